@@ -1,0 +1,66 @@
+# medlab: the two commands of the README, and their parts.
+#   make book   set up .venv, execute every chapter, write book/_build/html
+#   make test   set up .venv, then ruff, unit tests, every notebook through nbval, strict build,
+#               and the rendered book in headless Chromium (when Chromium is installed)
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+STAMP := $(VENV)/.medlab-installed
+TORCH := torch==2.13.0
+JB_BUILD := $(BIN)/jupyter-book build . --path-output book
+
+# What every command sees: text progress bars and static widgets on the rendered page,
+# no plot windows, the venv first on PATH (so notebook kernels use it).
+export PATH := $(BIN):$(PATH)
+export MEDLAB_PROGRESS := text
+export MEDLAB_STATIC_WIDGETS := 1
+export MPLBACKEND := Agg
+export PYDEVD_DISABLE_FILE_VALIDATION := 1
+export OMP_NUM_THREADS ?= 2
+
+.PHONY: book test setup lint unit notebooks build-strict browser bench student clean
+
+book: setup
+	$(JB_BUILD)
+	@echo "The book is in book/_build/html/index.html"
+
+test: setup lint unit notebooks build-strict
+	@echo "All tests passed."
+
+# A stamp file makes set-up idempotent: a second run reuses .venv unless the
+# requirements changed. torch is installed first, as the CPU build.
+setup: $(STAMP)
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check $(TORCH)
+	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements.txt
+	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps -e .
+	touch $(STAMP)
+
+lint: setup
+	$(BIN)/ruff check .
+
+unit: setup
+	$(BIN)/python -m pytest -q tests
+
+# Each notebook runs once here; book/conftest.py stores the executed notebooks in the
+# build's execution cache, so build-strict below reuses them instead of running them again.
+notebooks: setup
+	$(BIN)/python -m pytest -q --nbval-lax --nbval-current-env --nbval-cell-timeout=900 \
+		-p no:cacheprovider book
+
+build-strict: setup
+	$(JB_BUILD) -W -n --keep-going
+
+browser: setup
+	$(BIN)/python -m pytest -q tests/browser
+
+bench: setup
+	$(BIN)/python -m medlab.bench
+
+student: setup
+	$(BIN)/python -m medlab.teach student book student
+
+clean:
+	rm -rf book/_build student

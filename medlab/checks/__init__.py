@@ -1,0 +1,1 @@
+"""Exercise checks, one module per chapter (``ch01.py`` …); see :mod:`medlab.teach`."""

@@ -1,0 +1,95 @@
+"""Settings every chapter shares: data directory, run size, device and seeds.
+
+The first code cell of each chapter calls :func:`setup` (see ``book/intro.md``).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+
+SCALES = ("cpu", "gpu")
+
+
+def data_dir() -> Path:
+    """Cache directory for downloaded data: ``$MEDLAB_DATA`` or the user's cache folder."""
+    env = os.environ.get("MEDLAB_DATA")
+    if env:
+        return Path(env).expanduser()
+    import pooch
+
+    return Path(pooch.os_cache("medlab"))
+
+
+def _cuda_available() -> bool:
+    try:
+        import torch
+    except ImportError:
+        return False
+    return torch.cuda.is_available()
+
+
+def scale() -> str:
+    """The size of the runs: ``"gpu"`` when a GPU is present, else ``"cpu"``.
+
+    ``MEDLAB_SCALE=cpu`` (or ``gpu``) overrides the choice. The built book shows the CPU run.
+    """
+    value = os.environ.get("MEDLAB_SCALE", "").strip().lower()
+    if value:
+        if value not in SCALES:
+            raise ValueError(f"MEDLAB_SCALE must be one of {SCALES}, got {value!r}")
+        return value
+    return "gpu" if _cuda_available() else "cpu"
+
+
+def by_scale(cpu, gpu):
+    """Pick a setting by run size: ``epochs = by_scale(cpu=20, gpu=200)``.
+
+    One code path for every machine: only the numbers change (chapter 1 explains).
+    """
+    return gpu if scale() == "gpu" else cpu
+
+
+def device():
+    """The torch device to train on: CUDA when present, else the CPU."""
+    import torch
+
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def seed_everything(seed: int = 0) -> None:
+    """Seed Python, NumPy and torch so that a chapter gives the same numbers each run."""
+    random.seed(seed)
+    import numpy as np
+
+    np.random.seed(seed)
+    try:
+        import torch
+    except ImportError:
+        return
+    torch.manual_seed(seed)
+    if torch.cuda.is_available():
+        torch.cuda.manual_seed_all(seed)
+
+
+def setup(seed: int = 0, *, quiet: bool = False):
+    """Set up a chapter: seed everything, apply the book's plot style, report the device.
+
+    Returns the torch device (or ``None`` when torch is not installed).
+    """
+    from medlab import __version__
+    from medlab.viz import use_style
+
+    seed_everything(seed)
+    use_style()
+    try:
+        dev = device()
+    except ImportError:
+        dev = None
+    if not quiet:
+        print(
+            f"medlab {__version__} | device: {dev} | scale: {scale()} | seed: {seed} | "
+            f"data: {data_dir()}"
+        )
+    return dev

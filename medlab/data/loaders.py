@@ -1,0 +1,168 @@
+"""Loaders for the book's data sets: one function each, arrays plus what they are.
+
+Real data that ships inside installed packages (no download ever):
+- :func:`load_wdbc`: the Wisconsin diagnostic breast cancer table (scikit-learn);
+- :func:`load_mni152_tissue`: the MNI152 2009 T1 template with a CSF/GM/WM label map (nilearn).
+Data that readers may download: :func:`load_medmnist` (hash-checked, cached), which falls back
+to a clearly labelled synthetic stand-in when offline.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from medlab.data.download import DownloadError, fetch
+from medlab.data.registry import get
+
+SPLITS = ("train", "val", "test")
+TISSUES = ("background", "CSF", "GM", "WM")
+
+
+@dataclass
+class TabularSet:
+    """A table: ``X`` (n, d), ``y`` (n,), the column and class names, and its source."""
+
+    X: np.ndarray
+    y: np.ndarray
+    feature_names: list[str]
+    target_names: list[str]
+    source: str
+    description: str = ""
+
+
+@dataclass
+class ImageSet:
+    """Images of one split with labels; ``synthetic`` is True for an offline stand-in."""
+
+    images: np.ndarray
+    labels: np.ndarray
+    split: str
+    source: str
+    synthetic: bool
+    class_names: list[str]
+    masks: np.ndarray | None = None  # true lesion masks, known only for a stand-in
+    info: dict = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    @property
+    def tag(self) -> str:
+        """A label for figure titles and tables: says plainly when the data are synthetic."""
+        return f"{self.source} [SYNTHETIC STAND-IN]" if self.synthetic else self.source
+
+
+@dataclass
+class VolumeSet:
+    """A 3-D image with a label map, their affine and the voxel spacing in mm."""
+
+    image: np.ndarray
+    labels: np.ndarray
+    affine: np.ndarray
+    spacing: tuple[float, float, float]
+    label_names: tuple[str, ...]
+    probabilities: dict[str, np.ndarray]
+    source: str
+
+
+def load_wdbc() -> TabularSet:
+    """Wisconsin diagnostic breast cancer data: 569 aspirates, 30 nuclear features.
+
+    Labels are 1 for malignant and 0 for benign (scikit-learn stores the opposite; we flip it
+    so that "positive" means disease, as a clinician reads it). Chapters 1, 5, 9 and 11.
+    """
+    from sklearn.datasets import load_breast_cancer
+
+    raw = load_breast_cancer()
+    y = (raw.target == 0).astype(np.int64)  # sklearn: 0 = malignant
+    return TabularSet(
+        X=np.asarray(raw.data, dtype=np.float64),
+        y=y,
+        feature_names=list(raw.feature_names),
+        target_names=["benign", "malignant"],
+        source="Wisconsin diagnostic breast cancer (UCI, via scikit-learn)",
+        description=raw.DESCR,
+    )
+
+
+def load_mni152_tissue(resolution: int = 2) -> VolumeSet:
+    """The MNI152 2009 T1 template and a label map of background, CSF, GM and WM.
+
+    The labels come from nilearn's tissue probability maps: inside the brain mask, each voxel
+    takes the most probable of CSF, GM and WM, with CSF = 1 - GM - WM (clipped to [0, 1]).
+    It is a template (an average of 152 brains), not a patient. Chapter 7 explains.
+    """
+    if resolution not in (1, 2):
+        raise ValueError(f"load_mni152_tissue: resolution must be 1 or 2 (mm), got {resolution!r}")
+    from nilearn import datasets
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        t1 = datasets.load_mni152_template(resolution=resolution)
+        gm = datasets.load_mni152_gm_template(resolution=resolution)
+        wm = datasets.load_mni152_wm_template(resolution=resolution)
+        mask = datasets.load_mni152_brain_mask(resolution=resolution)
+    image = np.asarray(t1.get_fdata(), dtype=np.float32)
+    p_gm = np.clip(np.asarray(gm.get_fdata(), dtype=np.float32), 0, 1)
+    p_wm = np.clip(np.asarray(wm.get_fdata(), dtype=np.float32), 0, 1)
+    brain = np.asarray(mask.get_fdata()) > 0.5
+    p_csf = np.clip(1.0 - p_gm - p_wm, 0, 1) * brain
+    probs = np.stack([p_csf, p_gm, p_wm])
+    labels = np.where(brain, probs.argmax(0) + 1, 0).astype(np.int64)
+    spacing = tuple(float(s) for s in t1.header.get_zooms()[:3])
+    return VolumeSet(
+        image=image, labels=labels, affine=np.asarray(t1.affine), spacing=spacing,
+        label_names=TISSUES, probabilities={"CSF": p_csf, "GM": p_gm, "WM": p_wm},
+        source=f"MNI152 2009 template, {resolution} mm (nilearn)",
+    )
+
+
+def load_medmnist(name: str, split: str = "train", *, offline: str = "standin",
+                  cache_dir=None, url=None, seed: int = 0) -> ImageSet:
+    """One split of a MedMNIST v2 data set (28×28), without the ``medmnist`` package.
+
+    The ``.npz`` comes from the official record through :func:`medlab.data.fetch` (MD5
+    checked, cached under ``MEDLAB_DATA``). When it cannot be fetched, ``offline="standin"``
+    returns the book's synthetic stand-in of the same shape and class balance, marked
+    ``synthetic=True``, and ``offline="error"`` raises. Chapters 6 and 8.
+    """
+    if split not in SPLITS:
+        raise ValueError(f"load_medmnist: split must be one of {SPLITS}, got {split!r}")
+    if offline not in ("standin", "error"):
+        raise ValueError(f"load_medmnist: offline must be 'standin' or 'error', got {offline!r}")
+    entry = get(name)
+    try:
+        path = fetch(entry, cache_dir=cache_dir, url=url, progress=False)
+    except DownloadError as exc:
+        if offline == "error":
+            raise
+        from medlab.data import standins
+
+        if name not in standins.STANDINS:
+            raise DownloadError(f"{exc} (and medlab has no stand-in for {name!r})") from exc
+        return standins.STANDINS[name](split=split, seed=seed, reason=str(exc))
+    return _read_medmnist_npz(path, name, split)
+
+
+def _read_medmnist_npz(path, name: str, split: str) -> ImageSet:
+    from medlab.data.standins import CLASS_NAMES
+
+    with np.load(path) as npz:
+        keys = (f"{split}_images", f"{split}_labels")
+        missing = [k for k in keys if k not in npz.files]
+        if missing:
+            raise ValueError(f"{path}: not a MedMNIST file, missing keys {missing} "
+                             f"(found {sorted(npz.files)})")
+        images = np.asarray(npz[keys[0]])
+        labels = np.asarray(npz[keys[1]]).reshape(-1).astype(np.int64)
+    if len(images) != len(labels):
+        raise ValueError(f"{path}: {len(images)} images but {len(labels)} labels in {split}")
+    entry = get(name)
+    return ImageSet(
+        images=images, labels=labels, split=split, source=f"{name} ({entry.record})",
+        synthetic=False, class_names=CLASS_NAMES.get(name, [str(c) for c in np.unique(labels)]),
+        info={"licence": entry.licence, "citation": entry.citation, "md5": entry.md5},
+    )
