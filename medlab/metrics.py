@@ -4,6 +4,7 @@ segmentation overlap (Dice, HD95) and calibration error.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 
 import numpy as np
@@ -94,8 +95,12 @@ def hd95_per_class(pred, target, num_classes: int, *, spacing=None):
         raise ValueError(f"hd95_per_class: pred shape {pred.shape} != target shape {target.shape}")
     p = one_hot(torch.as_tensor(pred)[None, None].long(), num_classes)
     t = one_hot(torch.as_tensor(target)[None, None].long(), num_classes)
-    hd = compute_hausdorff_distance(p, t, include_background=False, percentile=95,
-                                    spacing=spacing)
+    with warnings.catch_warnings():
+        # MONAI 1.5+ warns about an argument it passes to itself (always_return_as_numpy)
+        warnings.filterwarnings("ignore", message=".*always_return_as_numpy.*",
+                                category=FutureWarning)
+        hd = compute_hausdorff_distance(p, t, include_background=False, percentile=95,
+                                        spacing=spacing)
     return hd.numpy().reshape(-1)
 
 

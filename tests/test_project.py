@@ -1,0 +1,110 @@
+"""The project's own files: dependencies agree, notebooks follow the book's anatomy."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+from medlab import bench
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted((ROOT / "book").glob("[0-9][0-9]_*.ipynb"))
+
+
+def _requirements():
+    return [ln.strip() for ln in (ROOT / "requirements.txt").read_text().splitlines()
+            if ln.strip() and not ln.startswith("#")]
+
+
+def test_environment_yml_lists_the_same_dependencies():
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    pip_section = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    assert sorted(pip_section) == sorted(_requirements())
+
+
+def test_torch_is_a_range_and_nothing_pulls_cuda_extras():
+    reqs = _requirements()
+    torch_req = next(r for r in reqs if re.match(r"torch\b", r) and not r.startswith("torchao"))
+    assert torch_req.startswith("torch>=") and "==" not in torch_req
+    names = {re.split(r"[<>=!\[ ]", r)[0].lower() for r in reqs}
+    assert not names & {"torchvision", "medmnist"}
+    assert any(r.startswith("jupyter-book>=1.0.4,<2") for r in reqs)
+
+
+def test_book_extra_covers_what_chapters_import():
+    meta = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    declared = {re.split(r"[<>=!\[ ]", r)[0].lower()
+                for r in meta["dependencies"] + meta["optional-dependencies"]["book"]}
+    build_only = {"jupyter-book", "sphinx-exercise", "sphinxcontrib-bibtex", "nbval",
+                  "pytest", "ruff", "ipykernel", "nbclient", "sphinx-mathjax-offline",
+                  "playwright", "selenium"}
+    needed = {re.split(r"[<>=!\[ ]", r)[0].lower() for r in _requirements()} - build_only
+    assert needed <= declared, needed - declared
+
+
+def test_toc_lists_every_chapter_and_only_existing_files():
+    toc_files = {f for f in _toc_files()}
+    for f in toc_files:
+        assert any((ROOT / f"{f}{ext}").exists() for ext in (".md", ".ipynb")), f
+    for nb in NOTEBOOKS:
+        assert f"book/{nb.stem}" in toc_files, f"{nb.name} is not in _toc.yml"
+
+
+def _toc_files():
+    found = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            for key in ("file", "root"):
+                if key in node:
+                    found.append(node[key])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(yaml.safe_load((ROOT / "_toc.yml").read_text()))
+    return found
+
+
+def test_bench_lists_notebooks_in_reading_order():
+    names = [p.stem for p in bench.toc_notebooks()]
+    assert names == sorted(names) and set(names) == {p.stem for p in NOTEBOOKS}
+
+
+def test_bench_table_formats_figures_and_errors():
+    table = bench.markdown_table({
+        "machine": "2 cores", "date": "2026-01-01",
+        "chapters": {"01_concepts": {"wall_s": 1.0, "cpu_s": 2.0, "error": None,
+                                     "figures": {"F1": {"value": 0.91234, "unit": "",
+                                                        "note": ""}}},
+                     "02_x": {"wall_s": 1.0, "cpu_s": 1.0, "error": "boom", "figures": {}}}})
+    assert "F1: 0.912" in table and "**failed**: boom" in table
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_notebook_anatomy(path):
+    nb = nbformat.read(path, as_version=4)
+    nbformat.validate(nb)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    markdown = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    # committed without outputs
+    assert all(not c.outputs and c.execution_count is None for c in code), "outputs committed"
+    assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# ")
+    assert re.search(r"learning objectives", markdown, re.I)
+    assert re.search(r"^## Summary", markdown, re.M)
+    assert "{bibliography}" in markdown
+    assert len(re.findall(r"\{exercise(-start)?\}", markdown)) >= 3, "fewer than 3 exercises"
+    exercises = set(re.findall(r":label: (ch\d\d-ex-[\w-]+)", markdown))
+    solved = set(re.findall(r"\{solution(?:-start)?\} (ch\d\d-ex-[\w-]+)", markdown))
+    assert exercises and exercises <= solved, f"exercises without solutions: {exercises - solved}"
+    # claims are checked in hidden assert cells
+    hidden = [c for c in code if "remove-cell" in c.metadata.get("tags", [])]
+    assert any("assert" in c.source for c in hidden)
+    assert nb.metadata["kernelspec"]["name"] == "python3"
