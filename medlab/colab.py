@@ -15,15 +15,16 @@ ROOT = Path(__file__).resolve().parent.parent
 SETUP_TAG = "medlab-setup"
 
 SETUP_TEMPLATE = '''\
-# Set-up, the same in every chapter: on Colab (or any kernel without medlab) install it first,
-# then seed the random generators, apply the book's plot style and pick the device (GPU if any).
+# Set-up, the same in every chapter: install medlab when it is missing (as on
+# Colab), then seed, set the plot style and pick the device (a GPU if present).
 import importlib.util
 import subprocess
 import sys
 
 if importlib.util.find_spec("medlab") is None:
+    REPO = "{repo}"
     subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                    "medlab[book] @ git+{repo}"], check=True)
+                    f"medlab[book] @ git+{{REPO}}"], check=True)
 import medlab
 
 device = medlab.setup(seed=0)'''

@@ -88,8 +88,5 @@ def setup(seed: int = 0, *, quiet: bool = False):
     except ImportError:
         dev = None
     if not quiet:
-        print(
-            f"medlab {__version__} | device: {dev} | scale: {scale()} | seed: {seed} | "
-            f"data: {data_dir()}"
-        )
+        print(f"medlab {__version__} | device: {dev} | scale: {scale()} | seed: {seed}")
     return dev
