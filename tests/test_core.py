@@ -25,9 +25,9 @@ def test_scale_switch(monkeypatch):
 
 def test_seed_everything_repeats():
     config.seed_everything(3)
-    a = (np.random.rand(3), torch.rand(3))
+    a = (np.random.rand(3), torch.rand(3))  # noqa: NPY002
     config.seed_everything(3)
-    b = (np.random.rand(3), torch.rand(3))
+    b = (np.random.rand(3), torch.rand(3))  # noqa: NPY002
     np.testing.assert_array_equal(a[0], b[0])
     assert torch.equal(a[1], b[1])
 
