@@ -1,26 +1,68 @@
-"""Share notebook execution between nbval and the book build.
+"""Share notebook execution between nbval, the book build and the benchmark.
 
-``pytest --nbval-lax book`` executes every chapter. When all of a notebook's cells pass, this
-plugin stores the executed notebook (its outputs as nbval received them) in the build's
-execution cache, ``book/_build/.jupyter_cache``. ``jupyter-book build`` with
-``execute_notebooks: cache`` then finds a notebook whose code is unchanged and renders the
-stored outputs instead of executing it a second time. A notebook with a failing cell is not
-stored, so the build executes it again and reports the failure.
+``pytest --nbval-lax book`` executes every chapter once. This plugin then
+
+1. stores each notebook whose cells all passed, with the outputs nbval received, in the
+   build's execution cache (``book/_build/.jupyter_cache``): ``jupyter-book build`` with
+   ``execute_notebooks: cache`` finds the unchanged notebook there and renders the stored
+   outputs instead of executing it again (a notebook with a failing cell is not stored, so
+   the build executes it and reports the failure);
+2. measures each notebook's wall time and its kernel's CPU time, collects the figures the
+   chapter recorded with :func:`medlab.results.record`, and writes them to
+   ``book/_build/results/run.json`` (``python -m medlab.bench --from-run`` turns that file
+   into the "Results and timings" table).
 """
 
 from __future__ import annotations
 
+import json
 import os
+import time
 from collections import defaultdict
 from pathlib import Path
 
 import pytest
 
-CACHE = Path(os.environ.get("MEDLAB_NB_CACHE", Path(__file__).parent / "_build" / ".jupyter_cache"))
+BUILD = Path(__file__).parent / "_build"
+CACHE = Path(os.environ.get("MEDLAB_NB_CACHE", BUILD / ".jupyter_cache"))
+RESULTS = BUILD / "results"
 
 _outputs: dict[str, dict[int, list]] = defaultdict(dict)
 _failed: set[str] = set()
 _ncells: dict[str, int] = {}
+_clock: dict[str, dict] = {}
+
+
+def pytest_configure(config):
+    # set before any kernel starts, so that kernels inherit it
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    for old in RESULTS.glob("ch*.json"):
+        old.unlink()
+    os.environ["MEDLAB_RESULTS_DIR"] = str(RESULTS)
+
+
+def _kernel_cpu_seconds(item) -> float | None:
+    """User+system CPU of the notebook's kernel and its reaped children (Linux /proc)."""
+    try:
+        pid = item.parent.kernel.km.provisioner.process.pid
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks = sum(int(v) for v in fields[11:15])  # utime stime cutime cstime
+        return ticks / os.sysconf("SC_CLK_TCK")
+    except Exception:
+        return None
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    if type(item).__name__ == "IPyNbCell":
+        _clock.setdefault(str(item.parent.fspath), {"start": time.perf_counter()})
+    yield
+    if type(item).__name__ == "IPyNbCell":
+        entry = _clock[str(item.parent.fspath)]
+        entry["end"] = time.perf_counter()
+        cpu = _kernel_cpu_seconds(item)
+        if cpu is not None:
+            entry["cpu"] = cpu
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -67,6 +109,20 @@ def _store(path: str, outputs: dict[int, list]) -> None:
                                 check_validity=False, overwrite=True)
 
 
+def _write_run() -> None:
+    chapters = {}
+    for path, clock in sorted(_clock.items()):
+        stem = Path(path).stem
+        figures_file = RESULTS / f"ch{stem[:2]}.json"
+        chapters[stem] = {
+            "wall_s": round(clock.get("end", clock["start"]) - clock["start"], 1),
+            "cpu_s": round(clock["cpu"], 1) if "cpu" in clock else None,
+            "error": "a cell failed under nbval" if path in _failed else None,
+            "figures": json.loads(figures_file.read_text()) if figures_file.exists() else {},
+        }
+    (RESULTS / "run.json").write_text(json.dumps({"chapters": chapters}, indent=1) + "\n")
+
+
 def pytest_sessionfinish(session, exitstatus):
     for path, outs in _outputs.items():
         if path in _failed or len(outs) != _ncells.get(path, -1):
@@ -75,3 +131,5 @@ def pytest_sessionfinish(session, exitstatus):
             _store(path, outs)
         except Exception as exc:  # the build will simply execute the notebook itself
             print(f"\nbook/conftest.py: could not cache {path}: {exc}")
+    if _clock:
+        _write_run()

@@ -86,7 +86,7 @@ def stderr_cells(nb) -> list[int]:
 
 def markdown_table(results: dict) -> str:
     lines = [f"Measured on {results['machine']} on {results['date']} "
-             f"(CPU time includes the kernel and its worker processes).", "",
+             f"(CPU time is the kernel's, with the worker processes it started).", "",
              "| chapter | wall time (s) | CPU time (s) | recorded figures |",
              "|---|---:|---:|---|"]
     for name, row in results["chapters"].items():
@@ -95,7 +95,8 @@ def markdown_table(results: dict) -> str:
             for k, v in row["figures"].items()) or "—"
         if row.get("error"):
             figures = f"**failed**: {row['error']}"
-        lines.append(f"| {name} | {row['wall_s']} | {row['cpu_s']} | {figures} |")
+        cpu = "—" if row.get("cpu_s") is None else row["cpu_s"]
+        lines.append(f"| {name} | {row['wall_s']} | {cpu} | {figures} |")
     return "\n".join(lines) + "\n"
 
 
@@ -107,11 +108,19 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m medlab.bench", description=__doc__)
     parser.add_argument("notebooks", nargs="*", type=Path)
     parser.add_argument("--out", type=Path, default=OUT_DIR)
+    parser.add_argument("--from-run", type=Path, metavar="RUN_JSON",
+                        help="take the timings and figures of a `make test` run "
+                             "(book/_build/results/run.json) instead of executing again")
     args = parser.parse_args(argv)
     notebooks = [p.resolve() for p in args.notebooks] or toc_notebooks()
     out_json = args.out / "results.json"
     previous = json.loads(out_json.read_text()) if out_json.exists() else {"chapters": {}}
     chapters = dict(previous.get("chapters", {}))
+    if args.from_run:
+        if not args.from_run.exists():
+            parser.error(f"{args.from_run}: no such file; run `make test` first")
+        chapters.update(json.loads(args.from_run.read_text())["chapters"])
+        notebooks = []
     for path in notebooks:
         if not path.exists():
             parser.error(f"{path}: no such notebook")
