@@ -1,0 +1,200 @@
+"""The Colab path: set-up cells, Colab links, and the set-up cell on a kernel without medlab."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from html.parser import HTMLParser
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+from medlab import colab
+
+ROOT = Path(__file__).resolve().parent.parent
+BOOK = ROOT / "book"
+HTML = Path(os.environ.get("MEDLAB_HTML_DIR", BOOK / "_build" / "html"))
+CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
+
+
+def toc_files() -> list[str]:
+    """Every ``file:`` entry of _toc.yml (the root too), without suffix."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = [toc["root"]]
+
+    def walk(node):
+        if isinstance(node, dict):
+            if "file" in node:
+                files.append(node["file"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk({k: v for k, v in toc.items() if k != "root"})
+    return files
+
+
+def book_notebooks() -> list[Path]:
+    skip = {"_build", ".ipynb_checkpoints"}
+    return sorted(p for p in BOOK.rglob("*.ipynb") if not skip & set(p.parts))
+
+
+def toc_notebooks() -> list[str]:
+    return [f for f in toc_files() if (ROOT / f"{f}.ipynb").exists()]
+
+
+def colab_url(docname: str) -> str:
+    """The Colab address the book theme builds for ``docname`` (e.g. book/01_concepts)."""
+    repo = CONFIG["repository"]["url"].rstrip("/")
+    org_repo = repo.split("github.com/")[1]
+    branch = CONFIG["repository"].get("branch", "main")
+    base = CONFIG["launch_buttons"]["colab_url"].strip("/")
+    prefix = CONFIG["repository"].get("path_to_book", "").strip("/")
+    path = f"{prefix}/{docname}.ipynb" if prefix else f"{docname}.ipynb"
+    return f"{base}/github/{org_repo}/blob/{branch}/{path}"
+
+
+# ----------------------------------------------------------------------------- set-up cells
+def test_setup_source_uses_the_configured_repository():
+    repo = CONFIG["repository"]["url"].rstrip("/")
+    assert repo.startswith("https://github.com/"), "Colab buttons need a GitHub repository"
+    assert colab.repository_url() == repo
+    source = colab.setup_source()
+    assert f'"{repo}"' in source, "the set-up cell must name _config.yml's repository"
+    assert colab.setup_source("https://github.com/someone/else") != source
+    compile(source, "<set-up cell>", "exec")
+
+
+@pytest.mark.parametrize("path", book_notebooks(), ids=lambda p: p.name)
+def test_first_code_cell_is_the_setup_cell(path):
+    nb = nbformat.read(path, as_version=4)
+    first = colab.first_code_cell(nb)
+    assert first is not None, f"{path.name}: no code cell"
+    assert first.source == colab.setup_source(), (
+        f"{path.name}: first code cell differs from medlab.colab.setup_source(); "
+        "run `python -m medlab.colab sync`")
+    assert colab.SETUP_TAG in first.metadata.get("tags", []), f"{path.name}: tag missing"
+    assert nb.metadata.get("kernelspec", {}).get("name") == "python3", path.name
+
+
+def test_every_notebook_is_in_the_toc_or_reported():
+    """A notebook outside _toc.yml gets no page and no Colab link: say which."""
+    listed = {f"{f}.ipynb" for f in toc_files()}
+    missing = [p.relative_to(ROOT).as_posix() for p in book_notebooks()
+               if p.relative_to(ROOT).as_posix() not in listed]
+    if missing:
+        pytest.skip(f"not (yet) in _toc.yml, so without a page: {', '.join(missing)}")
+
+
+# ----------------------------------------------------------------------------- Colab links
+def test_colab_url_is_built_from_config():
+    repo = CONFIG["repository"]["url"].rstrip("/")
+    url = colab_url("book/01_concepts")
+    assert url == (f"https://colab.research.google.com/github/{repo.split('github.com/')[1]}"
+                   f"/blob/{CONFIG['repository'].get('branch', 'main')}/book/01_concepts.ipynb")
+
+
+class _Links(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.hrefs: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        href = dict(attrs).get("href")
+        if tag == "a" and href:
+            self.hrefs.append(href)
+
+
+def page_links(html_file: Path) -> list[str]:
+    parser = _Links()
+    parser.feed(html_file.read_text(encoding="utf-8"))
+    return parser.hrefs
+
+
+@pytest.mark.parametrize("docname", toc_notebooks())
+def test_colab_link_of_each_notebook_page(docname):
+    expected = colab_url(docname)
+    target = expected.split("/blob/", 1)[1].split("/", 1)[1]
+    path_to_book = CONFIG["repository"].get("path_to_book", "").strip("/")
+    assert (ROOT / path_to_book / target).exists(), f"the Colab link points at {target}: missing"
+    page = HTML / f"{docname}.html"
+    if not page.exists():
+        pytest.skip(f"{page} not built; the expected link {expected} was checked against the tree")
+    colab_links = [h for h in page_links(page) if "colab.research.google.com" in h]
+    assert colab_links, f"{page.name}: no Colab button"
+    assert set(colab_links) == {expected}, f"{page.name}: {colab_links} != {expected}"
+
+
+# ----------------------------------------------------------------------------- no medlab
+# Run the set-up cell in a fresh interpreter where medlab cannot be imported: the editable
+# install's finder is taken off sys.meta_path and the repository off sys.path. `pip` is a fake
+# (subprocess.run is patched): it records the command and "installs" medlab by putting the
+# finder back. No network, nothing installed.
+RUNNER = textwrap.dedent("""
+    import importlib, importlib.util, json, subprocess, sys
+    from pathlib import Path
+
+    root, hide = Path(sys.argv[1]).resolve(), sys.argv[2] == "hide"
+    hidden = [f for f in sys.meta_path  # the editable install's finder (a class or not)
+              if hide and "medlab" in (f if isinstance(f, type) else type(f)).__module__]
+    for f in hidden:
+        sys.meta_path.remove(f)
+    if hide:
+        sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != root]
+    importlib.invalidate_caches()
+    real_find_spec, installed = importlib.util.find_spec, []
+    if hide and real_find_spec("medlab") is not None:
+        # a regular (not editable) install: hide it from the cell's own test
+        def find_spec(name, package=None):
+            if name == "medlab" and not installed:
+                return None
+            return real_find_spec(name, package)
+        importlib.util.find_spec = find_spec
+    before = importlib.util.find_spec("medlab") is None
+    calls = []
+
+    def fake_run(cmd, *args, **kwargs):
+        calls.append(list(cmd))
+        if list(cmd[1:4]) == ["-m", "pip", "install"]:
+            sys.path.append(str(root))  # what a real install would make importable
+            installed.append(True)
+            importlib.invalidate_caches()
+        return subprocess.CompletedProcess(cmd, 0)
+
+    subprocess.run = fake_run
+    namespace = {}
+    exec(compile(sys.stdin.read(), "<set-up cell>", "exec"), namespace)
+    print(json.dumps({"absent_before": before, "calls": calls,
+                      "device": str(namespace["device"]),
+                      "medlab_file": namespace["medlab"].__file__}))
+""")
+
+
+def run_setup_cell(source: str, cwd: Path, hide: bool = True) -> dict:
+    env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONNOUSERSITE": "1"}
+    proc = subprocess.run([sys.executable, "-c", RUNNER, str(ROOT), "hide" if hide else "keep"],
+                          input=source, cwd=cwd, capture_output=True, text=True, timeout=300, env=env)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def test_setup_cell_installs_medlab_when_it_is_absent(tmp_path):
+    result = run_setup_cell(colab.setup_source(), tmp_path)
+    repo = colab.repository_url()
+    assert result["absent_before"] is True
+    assert result["calls"] == [[sys.executable, "-m", "pip", "install", "-q",
+                                f"medlab[book] @ git+{repo}"]]
+    assert result["device"] == "cpu" or result["device"].startswith("cuda")
+    assert Path(result["medlab_file"]).name == "__init__.py"
+
+
+def test_setup_cell_does_not_install_when_medlab_is_present(tmp_path):
+    result = run_setup_cell(colab.setup_source(), tmp_path, hide=False)
+    assert result["absent_before"] is False and result["calls"] == []
