@@ -11,11 +11,11 @@ TORCH := torch==2.13.0
 JB_BUILD := $(BIN)/jupyter-book build . --path-output book
 
 # What every command sees: text progress bars and static widgets on the rendered page,
-# no plot windows, the venv first on PATH (so notebook kernels use it).
+# the venv first on PATH (so notebook kernels use it). No MPLBACKEND: a kernel with
+# MPLBACKEND=Agg draws figures nowhere, and the executed notebooks would have none.
 export PATH := $(BIN):$(PATH)
 export MEDLAB_PROGRESS := text
 export MEDLAB_STATIC_WIDGETS := 1
-export MPLBACKEND := Agg
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 export OMP_NUM_THREADS ?= 2
 

@@ -39,6 +39,9 @@ def pytest_configure(config):
     for old in RESULTS.glob("ch*.json"):
         old.unlink()
     os.environ["MEDLAB_RESULTS_DIR"] = str(RESULTS)
+    # a kernel started with MPLBACKEND=Agg would show no figures, and the cached notebooks
+    # (which the build renders) would have none: let the kernel use its inline backend
+    os.environ.pop("MPLBACKEND", None)
 
 
 def _kernel_cpu_seconds(item) -> float | None:

@@ -180,6 +180,7 @@ INSPECT = """async () => {
     brokenImages: imgs.filter(img => !(img.complete && img.naturalWidth > 0))
       .map(img => img.currentSrc || img.src),
     nImages: imgs.length,
+    nOutputFigures: document.querySelectorAll('.cell_output img').length,
     nMath: maths.length,
     untypeset: maths.filter(m => !m.querySelector('mjx-container')).map(text),
     mathErrors: document.querySelectorAll('mjx-merror').length,
@@ -194,7 +195,7 @@ INSPECT = """async () => {
 
 REFRESH = re.compile(r'<meta[^>]+http-equiv="refresh"[^>]+url=([^"]+)"', re.IGNORECASE)
 EMPTY = {"title": "", "errors": [], "sphinxErrors": [], "tracebackText": [], "intended": 0,
-         "brokenImages": [], "nImages": 0, "nMath": 0, "untypeset": [], "mathErrors": 0,
+         "brokenImages": [], "nImages": 0, "nOutputFigures": 0, "nMath": 0, "untypeset": [], "mathErrors": 0,
          "mathjaxScripts": [], "widgetViews": 0, "links": [], "ids": [], "js_errors": [],
          "blocked": []}
 
@@ -328,6 +329,15 @@ def test_notebook_pages_have_colab_and_download_buttons(report, docname):
         f"{rel}: Colab button {colab} != {colab_url(docname)}")
     downloads = [h for h in links if h.endswith(f"_sources/{docname}.ipynb")]
     assert downloads, f"{rel}: no download-notebook button"
+
+
+@pytest.mark.parametrize("docname", notebook_docnames())
+def test_notebook_pages_show_their_figures(report, docname):
+    """Every chapter draws figures; a page without any means the kernel drew them nowhere
+    (for example a kernel started with MPLBACKEND=Agg)."""
+    rel = f"{docname}.html"
+    assert rel in report, f"{rel} was not built"
+    assert report[rel]["nOutputFigures"] > 0, f"{rel}: no figure in any cell output"
 
 
 def test_search_finds_words(browser, site):

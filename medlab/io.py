@@ -1,0 +1,337 @@
+"""Reading medical image files with validation and clear errors (chapter 2 explains).
+
+DICOM through :mod:`pydicom`, NIfTI through :mod:`nibabel`. The readers check what a
+chapter relies on and raise :class:`MedicalFileError` naming the file and what is wrong
+(not a DICOM file, a truncated file, a volume with the wrong number of dimensions), rather
+than an error from deep inside a library. Also here: rescaling CT to Hounsfield units,
+window/level presets, and a de-identification helper.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from pathlib import Path
+
+import numpy as np
+
+#: Window presets as (center, width) in Hounsfield units (chapter 2). Common radiology values;
+#: sites and textbooks differ by a few tens of HU.
+WINDOWS: dict[str, tuple[float, float]] = {
+    "lung": (-600.0, 1500.0),
+    "soft tissue": (40.0, 400.0),
+    "bone": (400.0, 1800.0),
+    "brain": (40.0, 80.0),
+}
+
+#: Keywords of elements that identify a person or the place and people around them.
+#: A subset of the DICOM PS3.15 basic confidentiality profile, enough for teaching;
+#: every element with value representation PN (a person's name) is removed as well.
+IDENTIFYING_KEYWORDS: tuple[str, ...] = (
+    "PatientName", "PatientID", "PatientBirthDate", "PatientBirthTime", "PatientSex",
+    "PatientAge", "PatientWeight", "PatientSize", "PatientAddress", "PatientTelephoneNumbers",
+    "PatientMotherBirthName", "PatientComments", "PatientReligiousPreference",
+    "OtherPatientIDs", "OtherPatientIDsSequence", "OtherPatientNames", "EthnicGroup",
+    "MilitaryRank", "MedicalRecordLocator", "IssuerOfPatientID",
+    "InstitutionName", "InstitutionAddress", "InstitutionalDepartmentName",
+    "ReferringPhysicianName", "ReferringPhysicianAddress", "PerformingPhysicianName",
+    "PhysiciansOfRecord", "NameOfPhysiciansReadingStudy", "OperatorsName",
+    "RequestingPhysician", "AccessionNumber", "StudyID", "StationName",
+    "DeviceSerialNumber", "RequestAttributesSequence",
+)
+
+#: Date and time elements; removed unless ``deidentify(..., keep_dates=True)``.
+_DATE_VRS = ("DA", "DT", "TM")
+
+
+class MedicalFileError(ValueError):
+    """A medical image file that cannot be used; the message names the file and the problem."""
+
+    def __init__(self, path, problem: str):
+        self.path = str(path)
+        self.problem = problem
+        super().__init__(f"{self.path}: {problem}")
+
+
+def _existing(path) -> Path:
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such file")
+    if path.is_dir():
+        raise MedicalFileError(path, "is a directory; expected one file")
+    return path
+
+
+# --------------------------------------------------------------------------- DICOM
+
+
+def _expected_pixel_bytes(ds) -> int:
+    frames = int(ds.get("NumberOfFrames", 1) or 1)
+    samples = int(ds.get("SamplesPerPixel", 1) or 1)
+    bits = int(ds.BitsAllocated)
+    n_bits = int(ds.Rows) * int(ds.Columns) * frames * samples * bits
+    return (n_bits + 7) // 8
+
+
+def read_dicom(path, *, pixels: bool = True):
+    """Read a DICOM file with pydicom and check it (chapter 2).
+
+    Raises :class:`MedicalFileError` when the file is not DICOM, when it holds no image
+    although ``pixels=True``, or when its pixel data are shorter than the header says
+    (a truncated file). Returns the :class:`pydicom.dataset.FileDataset`.
+    """
+    import pydicom
+    from pydicom.errors import InvalidDicomError
+
+    path = _existing(path)
+    size = path.stat().st_size
+    try:
+        ds = pydicom.dcmread(path)
+    except InvalidDicomError:
+        head = path.read_bytes()[:12]
+        raise MedicalFileError(
+            path, f"not a DICOM file: no 'DICM' marker at byte 128 (the file has {size} bytes "
+            f"and starts with {head!r}). If it is an old headerless DICOM file, try "
+            f"pydicom.dcmread(path, force=True).") from None
+    except (EOFError, OSError, ValueError, KeyError) as exc:
+        raise MedicalFileError(
+            path, f"corrupt or truncated DICOM file ({size} bytes): pydicom stopped with "
+            f"{type(exc).__name__}: {exc}") from None
+    if not pixels:
+        return ds
+    if "PixelData" not in ds:
+        raise MedicalFileError(
+            path, f"no pixel data: the file ({size} bytes) is truncated or holds no image "
+            f"(modality {ds.get('Modality', 'unknown')!r}, e.g. a plan or report)")
+    if not ds.file_meta.TransferSyntaxUID.is_compressed:
+        expected, found = _expected_pixel_bytes(ds), len(ds.PixelData)
+        if found < expected:
+            raise MedicalFileError(
+                path, f"truncated DICOM: the pixel data hold {found} bytes but the header "
+                f"describes {ds.Rows}x{ds.Columns} pixels x {ds.get('NumberOfFrames', 1)} "
+                f"frame(s) x {ds.get('SamplesPerPixel', 1)} sample(s) at {ds.BitsAllocated} "
+                f"bits = {expected} bytes ({expected - found} missing); the file was probably "
+                f"cut short while being copied or sent")
+    try:
+        ds.pixel_array  # noqa: B018 - decode once, so a broken image fails here, named
+    except Exception as exc:  # a decoder error names neither the file nor the fix
+        raise MedicalFileError(path, f"pixel data cannot be decoded: {exc}") from None
+    return ds
+
+
+def dicom_summary(ds) -> dict:
+    """The header fields a clinician checks first, as a plain dict (chapter 2)."""
+    def get(keyword):
+        value = ds.get(keyword)
+        if value is None or value == "":
+            return None
+        if isinstance(value, list | tuple) or type(value).__name__ == "MultiValue":
+            return tuple(float(v) for v in value)
+        if type(value).__name__ in ("DSfloat", "IS", "DSdecimal"):
+            return float(value)
+        return str(value)
+
+    return {
+        "file": Path(ds.filename).name if getattr(ds, "filename", None) else None,
+        "modality": get("Modality"),
+        "rows x columns": (int(ds.Rows), int(ds.Columns)) if "Rows" in ds else None,
+        "frames": int(ds.get("NumberOfFrames", 1) or 1),
+        "pixel spacing (mm)": get("PixelSpacing"),
+        "slice thickness (mm)": get("SliceThickness"),
+        "orientation (row, column cosines)": get("ImageOrientationPatient"),
+        "position (mm)": get("ImagePositionPatient"),
+        "rescale slope": get("RescaleSlope"),
+        "rescale intercept": get("RescaleIntercept"),
+        "photometric": get("PhotometricInterpretation"),
+        "bits stored": get("BitsStored"),
+    }
+
+
+def to_hounsfield(ds) -> np.ndarray:
+    """CT pixel values rescaled to Hounsfield units: ``HU = slope * stored + intercept``.
+
+    Chapter 2 derives it. Raises :class:`MedicalFileError` for a non-CT image (HU are a CT
+    scale) and when the rescale fields are missing.
+    """
+    where = getattr(ds, "filename", None) or "<dataset>"
+    modality = ds.get("Modality")
+    if modality != "CT":
+        raise MedicalFileError(where, f"Hounsfield units are defined for CT only; this is "
+                                      f"modality {modality!r}")
+    if "RescaleSlope" not in ds or "RescaleIntercept" not in ds:
+        raise MedicalFileError(where, "CT image without RescaleSlope/RescaleIntercept; "
+                                      "cannot convert stored values to HU")
+    slope, intercept = float(ds.RescaleSlope), float(ds.RescaleIntercept)
+    return ds.pixel_array.astype(np.float32) * np.float32(slope) + np.float32(intercept)
+
+
+def window(image, center: float | None = None, width: float | None = None, *,
+           preset: str | None = None) -> np.ndarray:
+    """Map intensities to [0, 1] through a window (chapter 2): a preset or center and width.
+
+    Values below ``center - width/2`` become 0, above ``center + width/2`` become 1, linear
+    in between. Presets: see :data:`WINDOWS`.
+    """
+    if preset is not None:
+        if center is not None or width is not None:
+            raise ValueError("window: give either `preset` or `center` and `width`, not both")
+        if preset not in WINDOWS:
+            raise ValueError(f"window: unknown preset {preset!r}; choose from {sorted(WINDOWS)}")
+        center, width = WINDOWS[preset]
+    if center is None or width is None:
+        raise ValueError("window: give `center` and `width` (in the image's units) or `preset`")
+    if not width > 0:
+        raise ValueError(f"window: `width` must be positive, got {width}")
+    low = center - width / 2.0
+    out = (np.asarray(image, dtype=np.float32) - np.float32(low)) / np.float32(width)
+    return np.clip(out, 0.0, 1.0)
+
+
+def identifying_elements(ds) -> list[str]:
+    """Keywords (or tags) of non-empty elements that could identify a person (chapter 2).
+
+    Looks at :data:`IDENTIFYING_KEYWORDS`, every person-name (PN) element and private
+    elements (counted as one entry), in nested sequences too. An empty list means none is
+    left.
+    """
+    found: list[str] = []
+    n_private = 0
+
+    def visit(dataset, elem):
+        nonlocal n_private
+        if elem.value in (None, "", b"") or (elem.VR == "SQ" and len(elem.value) == 0):
+            return
+        if elem.tag.is_private:
+            n_private += 1
+        elif (elem.keyword in IDENTIFYING_KEYWORDS or elem.VR == "PN") and \
+                elem.keyword not in found:
+            found.append(elem.keyword)
+
+    ds.walk(visit)
+    return found + ([f"{n_private} private elements"] if n_private else [])
+
+
+def _is_instance_uid(value) -> bool:
+    """True for UIDs made for one study, series, image or frame of reference (they often
+    hold a date and a device number); False for the registered UIDs of DICOM itself."""
+    from pydicom.uid import UID
+
+    uid = UID(str(value))
+    return uid.name == str(uid)
+
+
+def deidentify(ds, *, pseudonym: str = "", keep_dates: bool = False, salt: str = "medlab"):
+    """A de-identified copy of a DICOM dataset (chapter 2); the input is left unchanged.
+
+    Removes the elements in :data:`IDENTIFYING_KEYWORDS`, every person name, every private
+    element and (unless ``keep_dates``) every date and time; sets PatientName and PatientID
+    to ``pseudonym`` (empty by default), replaces instance UIDs by new ones derived from the
+    old ones and ``salt`` (so the series of one study stay linked), and records
+    PatientIdentityRemoved = YES. This is a teaching subset of DICOM PS3.15: real releases
+    need a reviewed tool and a check of burned-in text in the pixels.
+    """
+    from pydicom.uid import generate_uid
+
+    out = copy.deepcopy(ds)
+    out.remove_private_tags()
+
+    def scrub(dataset, elem):
+        if elem.keyword in IDENTIFYING_KEYWORDS or elem.VR == "PN":
+            del dataset[elem.tag]
+        elif not keep_dates and elem.VR in _DATE_VRS:
+            del dataset[elem.tag]
+        elif elem.VR == "UI" and elem.value and not elem.VM > 1 and _is_instance_uid(elem.value):
+            elem.value = generate_uid(entropy_srcs=[salt, str(elem.value)])
+
+    out.walk(scrub)
+    meta = getattr(out, "file_meta", None)
+    if meta is not None and "SOPInstanceUID" in out:
+        meta.MediaStorageSOPInstanceUID = out.SOPInstanceUID
+    out.PatientName = pseudonym
+    out.PatientID = pseudonym
+    out.PatientIdentityRemoved = "YES"
+    out.DeidentificationMethod = "medlab.io.deidentify (subset of DICOM PS3.15 basic profile)"
+    return out
+
+
+# --------------------------------------------------------------------------- NIfTI
+
+
+def read_nifti(path, *, ndim: int | tuple[int, ...] | None = 3):
+    """Read a NIfTI file with nibabel and check its number of dimensions (chapter 2).
+
+    ``ndim`` is the number of dimensions the caller expects (3 for a volume, 4 for a time
+    series; a tuple allows several; ``None`` skips the check). Raises
+    :class:`MedicalFileError` naming the file for a file nibabel cannot read or a shape of
+    the wrong dimension.
+    """
+    import nibabel as nib
+
+    path = _existing(path)
+    try:
+        img = nib.load(path)
+    except Exception as exc:  # nibabel's own errors rarely say which file
+        raise MedicalFileError(path, f"not a readable NIfTI image ({type(exc).__name__}: "
+                                     f"{exc})") from None
+    if not isinstance(img, nib.Nifti1Image | nib.Nifti2Image):
+        raise MedicalFileError(path, f"expected a NIfTI image, nibabel read a "
+                                     f"{type(img).__name__}")
+    allowed = (ndim,) if isinstance(ndim, int) else ndim
+    if allowed is not None and len(img.shape) not in allowed:
+        hint = (" (a time series or multi-volume file: take one volume with img.slicer[..., 0], "
+                "or read it with ndim=4)" if len(img.shape) == 4 else "")
+        want = " or ".join(f"{n}-D" for n in allowed)
+        raise MedicalFileError(path, f"expected a {want} image, got {len(img.shape)}-D with "
+                                     f"shape {tuple(img.shape)}{hint}")
+    return img
+
+
+def nifti_summary(img) -> dict:
+    """Shape, voxel size, orientation codes and field of view of a NIfTI image (chapter 2)."""
+    import nibabel as nib
+
+    zooms = tuple(float(z) for z in img.header.get_zooms()[:3])
+    return {
+        "shape": tuple(int(s) for s in img.shape),
+        "voxel size (mm)": zooms,
+        "orientation": "".join(nib.aff2axcodes(img.affine)),
+        "field of view (mm)": tuple(round(n * z, 2) for n, z in zip(img.shape[:3], zooms)),
+        "data type": str(img.get_data_dtype()),
+    }
+
+
+def resample_to_spacing(img, spacing=(1.0, 1.0, 1.0), *, order: int = 1):
+    """Resample a 3-D NIfTI image to voxels of ``spacing`` mm, keeping its place in space.
+
+    A thin wrapper of :func:`nibabel.processing.resample_to_output` (chapter 2); ``order``
+    is the spline order (0 nearest neighbour for label maps, 1 linear, 3 cubic).
+    """
+    from nibabel.processing import resample_to_output
+
+    spacing = tuple(float(s) for s in np.broadcast_to(np.asarray(spacing, float), (3,)))
+    if min(spacing) <= 0:
+        raise ValueError(f"resample_to_spacing: spacing must be positive, got {spacing}")
+    if len(img.shape) != 3:
+        raise ValueError(f"resample_to_spacing: expected a 3-D image, got shape {img.shape}")
+    return resample_to_output(img, voxel_sizes=spacing, order=order)
+
+
+def testdata_path(name: str) -> str:
+    """Path of a test file shipped with pydicom / pydicom-data or nibabel (chapter 2).
+
+    ``"CT_small.dcm"`` etc. come from :func:`pydicom.data.get_testdata_file`;
+    ``"nibabel:anatomical.nii"`` from nibabel's ``tests/data``. No download.
+    """
+    if name.startswith("nibabel:"):
+        import nibabel
+
+        path = Path(nibabel.__file__).parent / "tests" / "data" / name.split(":", 1)[1]
+        if not path.exists():
+            raise FileNotFoundError(f"{path}: not shipped with this nibabel")
+        return str(path)
+    from pydicom.data import get_testdata_file
+
+    path = get_testdata_file(name, download=False)
+    if path is None or not os.path.exists(path):
+        raise FileNotFoundError(f"{name}: not among pydicom's (or pydicom-data's) test files")
+    return str(path)
