@@ -101,7 +101,9 @@ def markdown_table(results: dict) -> str:
 
 
 def _fmt(value):
-    return f"{value:.3f}" if isinstance(value, float) else str(value)
+    if isinstance(value, float):
+        return f"{value:.2e}" if value and abs(value) < 1e-3 else f"{value:.3f}"
+    return str(value)
 
 
 def main(argv=None) -> int:

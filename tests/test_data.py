@@ -83,7 +83,7 @@ def test_truncated_transfer_raises_and_leaves_nothing(http_server, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_server_down_names_data_set_and_cache(free_port, tmp_path):
+def test_server_down_names_data_set_and_cache(free_port, tmp_path, capfd):
     body, _ = _npz_bytes()
     with pytest.raises(DownloadError) as info:
         fetch(_entry(body), cache_dir=tmp_path, url=f"http://127.0.0.1:{free_port}/x.npz",
@@ -91,6 +91,7 @@ def test_server_down_names_data_set_and_cache(free_port, tmp_path):
     message = str(info.value)
     assert "testmnist" in message and str(tmp_path) in message
     assert list(tmp_path.iterdir()) == []
+    assert capfd.readouterr().err == ""  # nothing on stderr: it would show on the page
 
 
 def test_medlab_data_env_sets_cache(monkeypatch, tmp_path):

@@ -49,6 +49,9 @@ def fetch(name: str | RemoteFile, *, cache_dir: str | Path | None = None,
         raise DownloadError(f"cannot create the cache directory {cache} for {entry.name!r}: "
                             f"{exc}; set MEDLAB_DATA to a writable folder") from exc
     downloader = pooch.HTTPDownloader(progressbar=progress, timeout=timeout)
+    logger = pooch.get_logger()
+    level = logger.level
+    logger.setLevel("WARNING")  # pooch logs each attempt to stderr; our errors say it all
     try:
         path = pooch.retrieve(source, known_hash=f"md5:{entry.md5}", fname=entry.filename,
                               path=cache, downloader=downloader)
@@ -63,4 +66,6 @@ def fetch(name: str | RemoteFile, *, cache_dir: str | Path | None = None,
             f"{type(exc).__name__}: {exc}. Offline? Copy {entry.filename} into {cache} "
             f"(or set MEDLAB_DATA), or use the book's offline stand-in."
         ) from exc
+    finally:
+        logger.setLevel(level)
     return Path(path)

@@ -1,0 +1,354 @@
+"""Chapter 10's training script: data-parallel training (DDP) on the Wisconsin data.
+
+The same :func:`train` runs three ways, unchanged:
+
+- in one process (``train(config, rank=0, world_size=1)``), the reference;
+- on N processes started from a notebook: ``medlab.distributed.launch(worker, N, (config,))``;
+- on N processes per machine started by PyTorch's launcher, on one machine or many::
+
+      torchrun --standalone --nproc_per_node=2 -m medlab.ddp_train --steps 100 --out ckpt.pt
+      torchrun --nnodes=2 --nproc_per_node=4 --rdzv-backend=c10d \\
+               --rdzv-endpoint=HOST:29500 --rdzv-id=job1 -m medlab.ddp_train --steps 100
+
+torchrun sets ``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``, ``MASTER_ADDR`` and ``MASTER_PORT``;
+:func:`main` reads them. The module also holds the other functions chapter 10 launches
+(Hogwild, a two-stage pipeline, a worker that fails on purpose): a spawned worker imports its
+function from a module, never from the notebook.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import time
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+__all__ = ["Config", "failing_worker", "hogwild_worker", "main", "make_model", "pipeline_worker",
+           "train", "wdbc_tensors", "worker"]
+
+
+@dataclass
+class Config:
+    """Settings of one training run (chapter 10)."""
+
+    steps: int = 60              # optimizer steps (the same for any number of processes)
+    global_batch: int = 64       # samples per step over all processes together
+    lr: float = 0.05
+    momentum: float = 0.9
+    hidden: int = 32
+    dtype: str = "float64"       # float64 makes the DDP = one-process proof exact
+    seed: int = 0
+    checkpoint: str | None = None  # rank 0 writes the final model here
+    warmup: int = 2              # steps left out of the timing
+    eval_every: int = 0          # every so many steps, record the loss on all of (X, y)
+
+
+def wdbc_tensors(dtype: str = "float32", seed: int = 0):
+    """Standardized Wisconsin data, split 80/20 (stratified): ``(X_train, y_train, X_test,
+    y_test)`` as torch tensors. The scaler is fitted on the training part only."""
+    import torch
+    from sklearn.model_selection import train_test_split
+    from sklearn.preprocessing import StandardScaler
+
+    from medlab.data import load_wdbc
+
+    data = load_wdbc()
+    X_tr, X_te, y_tr, y_te = train_test_split(data.X, data.y, test_size=0.2, stratify=data.y,
+                                              random_state=seed)
+    scaler = StandardScaler().fit(X_tr)
+    dt_ = getattr(torch, dtype)
+    return (torch.tensor(scaler.transform(X_tr), dtype=dt_), torch.tensor(y_tr),
+            torch.tensor(scaler.transform(X_te), dtype=dt_), torch.tensor(y_te))
+
+
+def make_model(n_in: int = 30, hidden: int = 32, n_out: int = 2, *, seed: int = 0,
+               dtype: str = "float32"):
+    """A small MLP, initialized from ``seed`` so that every process builds the same one."""
+    import torch
+    from torch import nn
+
+    torch.manual_seed(seed)
+    model = nn.Sequential(nn.Linear(n_in, hidden), nn.ReLU(), nn.Linear(hidden, hidden),
+                          nn.ReLU(), nn.Linear(hidden, n_out))
+    return model.to(getattr(torch, dtype))
+
+
+def _device():
+    """``cuda:<local rank>`` under the nccl backend (or one process with a GPU), else the CPU."""
+    import torch
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        if dist.get_backend() == "nccl":
+            return torch.device("cuda", torch.cuda.current_device())
+        return torch.device("cpu")
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def train(config: Config, rank: int = 0, world_size: int = 1, data=None) -> dict:
+    """Train on ``world_size`` processes (this is process ``rank``); see the module docstring.
+
+    Each process sees ``global_batch // world_size`` samples a step, chosen by a
+    ``DistributedSampler``; DDP averages the gradients, so every step equals one step of a
+    single process on the whole global batch. ``data`` is ``(X, y)``; by default the
+    Wisconsin training split (:func:`wdbc_tensors`), which each process then loads itself.
+    Returns the final parameters, the loss of each
+    step (averaged over processes), seconds per step, and where the checkpoint went.
+    """
+    import torch
+    import torch.distributed as dist
+    import torch.nn.functional as F
+    from torch.nn.parallel import DistributedDataParallel as DDP
+    from torch.utils.data import DataLoader, TensorDataset
+    from torch.utils.data.distributed import DistributedSampler
+
+    if config.global_batch % world_size:
+        raise ValueError(f"train: global_batch={config.global_batch} must be divisible by "
+                         f"world_size={world_size}")
+    distributed = dist.is_available() and dist.is_initialized()
+    if world_size > 1 and not distributed:
+        raise RuntimeError("train: world_size > 1 needs an initialized process group "
+                           "(use medlab.distributed.launch or torchrun)")
+    device = _device()
+    X, y = data if data is not None else wdbc_tensors(config.dtype)[:2]
+    X, y = X.to(device, getattr(torch, config.dtype)), y.to(device)
+    model = make_model(X.shape[1], config.hidden, seed=config.seed, dtype=config.dtype).to(device)
+    # DDP broadcasts rank 0's parameters at the start and all-reduces gradients in backward()
+    net = DDP(model, device_ids=[device] if device.type == "cuda" else None) if distributed \
+        else model
+    opt = torch.optim.SGD(net.parameters(), lr=config.lr, momentum=config.momentum)
+    sampler = DistributedSampler(TensorDataset(X, y), num_replicas=world_size, rank=rank,
+                                 shuffle=True, seed=config.seed, drop_last=True)
+    loader = DataLoader(TensorDataset(X, y), batch_size=config.global_batch // world_size,
+                        sampler=sampler, drop_last=True)
+    losses, curve, step, epoch, t_start = [], [], 0, 0, time.perf_counter()
+    while step < config.steps:
+        sampler.set_epoch(epoch)  # a new shuffle each epoch, the same on every rank
+        for xb, yb in loader:
+            if step == config.warmup:
+                t_start = time.perf_counter()
+            opt.zero_grad(set_to_none=True)
+            loss = F.cross_entropy(net(xb), yb)
+            loss.backward()  # under DDP: gradients are all-reduced (averaged) here
+            opt.step()
+            report = loss.detach().clone()
+            if distributed:
+                dist.all_reduce(report)
+                report /= world_size
+            losses.append(float(report))
+            step += 1
+            if config.eval_every and step % config.eval_every == 0:
+                with torch.no_grad():
+                    curve.append((step, float(F.cross_entropy(model(X), y))))
+            if step == config.steps:
+                break
+        epoch += 1
+    seconds = (time.perf_counter() - t_start) / max(config.steps - config.warmup, 1)
+    if config.checkpoint and rank == 0:
+        state = {"model": model.state_dict(), "optimizer": opt.state_dict(),
+                 "step": step, "config": asdict(config)}
+        torch.save(state, config.checkpoint)
+    if distributed:
+        dist.barrier()  # nobody reads the checkpoint before rank 0 has written it
+    return {"params": [p.detach().cpu().clone() for p in model.parameters()],
+            "losses": torch.tensor(losses, dtype=torch.float64), "curve": curve,
+            "seconds_per_step": seconds, "rank": rank, "world_size": world_size}
+
+
+def worker(rank: int, world_size: int, config, data=None):
+    """What :func:`medlab.distributed.launch` runs in each process: :func:`train`.
+
+    ``config`` may be a list of :class:`Config`: the runs then follow one another in the same
+    processes (one start-up for several experiments) and a list of results comes back."""
+    if isinstance(config, list | tuple):
+        return [train(c, rank, world_size, data) for c in config]
+    return train(config, rank, world_size, data)
+
+
+def failing_worker(rank: int, world_size: int, bad_rank: int = 1) -> str:
+    """A worker that fails on ``bad_rank`` while the others wait for it in a collective."""
+    import torch
+    import torch.distributed as dist
+
+    if rank == bad_rank:
+        raise ValueError(f"rank {rank}: shard file 'part-{rank}.npz' has 29 columns, expected 30")
+    dist.all_reduce(torch.ones(1, device=_device()))  # the healthy ranks block here until killed
+    return "unreachable"
+
+
+def hogwild_worker(rank: int, world_size: int, model, counter, ready, config: Config, data,
+                   eval_every: int = 5) -> dict:
+    """Hogwild! SGD: every process updates the same shared-memory ``model`` without locks.
+
+    ``counter`` (a shared one-element tensor) counts updates over all processes (without a
+    lock, so two simultaneous increments can count as one: a Hogwild race in miniature); the
+    *staleness* of an update is how many updates of other processes landed between reading
+    the parameters and writing this update. ``ready`` (a shared tensor of ``world_size``
+    zeros) lines the processes up, so that they really run at the same time (spawned
+    processes start seconds apart). Rank 0 also records the full training loss.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    X, y = data
+    gen = torch.Generator().manual_seed(config.seed + rank)
+    batch = config.global_batch // world_size
+    opt = torch.optim.SGD(model.parameters(), lr=config.lr)  # plain SGD: no shared state
+    ready[rank] = 1  # each process writes only its own slot: no race
+    deadline = time.monotonic() + 60
+    while int(ready.sum()) < world_size:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"hogwild_worker {rank}: the other processes did not start")
+        time.sleep(0.001)
+    staleness, curve, t0 = [], [], time.perf_counter()
+    for step in range(config.steps):
+        idx = torch.randint(len(X), (batch,), generator=gen)
+        seen = int(counter.item())  # updates applied when we read the parameters
+        opt.zero_grad(set_to_none=True)
+        F.cross_entropy(model(X[idx]), y[idx]).backward()
+        opt.step()  # writes into the shared tensors, racing with the other process
+        staleness.append(int(counter.item()) - seen)
+        counter += 1
+        if rank == 0 and step % eval_every == 0:
+            with torch.no_grad():
+                curve.append((time.perf_counter() - t0, float(counter.item()),
+                              float(F.cross_entropy(model(X), y))))
+    return {"staleness": torch.tensor(staleness), "curve": torch.tensor(curve),
+            "seconds": time.perf_counter() - t0}
+
+
+def pipeline_worker(rank: int, world_size: int, n_micros: list, config: Config, data,
+                    width: int = 512, repeats: int = 3) -> dict:
+    """A two-stage pipeline (GPipe schedule) on two processes: rank 0 holds the first half of
+    the network, rank 1 the second; activations go forward and their gradients backward with
+    ``send``/``recv``. The batch ``data = (X, y)`` is cut into ``m`` micro-batches for each
+    ``m`` in ``n_micros``. Returns, per ``m``: this stage's gradients, the seconds of the
+    fastest of ``repeats`` runs, and its events ``(kind, micro-batch, start, end)``."""
+    import torch
+    import torch.distributed as dist
+
+    if world_size != 2:
+        raise ValueError(f"pipeline_worker: needs 2 processes, got {world_size}")
+    device = _device()
+    stage = two_stage_model(width, seed=config.seed, dtype=config.dtype)[rank].to(device)
+    X, y = (t.to(device) for t in data)
+    X = X.to(getattr(torch, config.dtype))
+    results = {}
+    for m in n_micros:
+        if X.shape[0] % m:
+            raise ValueError(f"pipeline_worker: batch {X.shape[0]} not divisible by {m}")
+        best = None
+        for _ in range(repeats):  # keep the fastest run: the others met a busy machine
+            stage.zero_grad(set_to_none=True)
+            dist.barrier()
+            run = _gpipe_step(stage, rank, X, y, m, width)
+            if best is None or run["seconds"] < best["seconds"]:
+                best = run
+        best["grads"] = [p.grad.detach().cpu().clone() for p in stage.parameters()]
+        results[m] = best
+    return results
+
+
+def _gpipe_step(stage, rank, X, y, n_micro, width):
+    """One forward+backward of the whole batch through a 2-stage GPipe schedule."""
+    import torch
+    import torch.distributed as dist
+    import torch.nn.functional as F
+
+    micro = X.shape[0] // n_micro
+    events, acts, outs, sends = [], [], [], []
+    t0 = time.perf_counter()
+    for m in range(n_micro):  # forward of every micro-batch, first to last
+        s = time.perf_counter() - t0
+        if rank == 0:
+            a = stage(X[m * micro:(m + 1) * micro])
+            acts.append(a)
+            sends.append(dist.isend(a.detach(), dst=1))  # do not wait: go on with the next
+        else:
+            a = torch.empty(micro, width, dtype=X.dtype, device=X.device)
+            dist.recv(a, src=0)
+            s = time.perf_counter() - t0  # time spent waiting is idle, not compute
+            a.requires_grad_(True)
+            acts.append(a)
+            yb = y[m * micro:(m + 1) * micro]
+            # each micro-batch's mean loss, weighted so that the sum is the batch mean
+            outs.append(F.cross_entropy(stage(a), yb) * len(yb) / X.shape[0])
+        events.append(("F", m, s, time.perf_counter() - t0))
+    for m in reversed(range(n_micro)):  # then backward, last micro-batch first
+        s = time.perf_counter() - t0
+        if rank == 1:
+            outs[m].backward()
+            sends.append(dist.isend(acts[m].grad, dst=0))
+        else:
+            g = torch.empty_like(acts[m])
+            dist.recv(g, src=1)
+            s = time.perf_counter() - t0
+            acts[m].backward(g)
+        events.append(("B", m, s, time.perf_counter() - t0))
+    for req in sends:
+        req.wait()
+    return {"events": events, "seconds": time.perf_counter() - t0}
+
+
+def two_stage_model(width: int = 512, *, seed: int = 0, dtype: str = "float32", n_in: int = 30):
+    """The MLP that chapter 10 splits in two: ``(stage0, stage1)``, each an ``nn.Sequential``."""
+    import torch
+    from torch import nn
+
+    torch.manual_seed(seed)
+    stage0 = nn.Sequential(nn.Linear(n_in, width), nn.ReLU(), nn.Linear(width, width), nn.ReLU())
+    stage1 = nn.Sequential(nn.Linear(width, width), nn.ReLU(), nn.Linear(width, 2))
+    return stage0.to(getattr(torch, dtype)), stage1.to(getattr(torch, dtype))
+
+
+def main(argv=None) -> int:
+    """Entry point for ``torchrun ... -m medlab.ddp_train`` (or ``python -m`` for 1 process)."""
+    import torch
+    import torch.distributed as dist
+
+    from medlab.distributed import default_backend
+
+    parser = argparse.ArgumentParser(prog="python -m medlab.ddp_train", description=__doc__
+                                     .split("\n")[0])
+    defaults = Config()
+    parser.add_argument("--steps", type=int, default=defaults.steps)
+    parser.add_argument("--global-batch", type=int, default=defaults.global_batch)
+    parser.add_argument("--lr", type=float, default=defaults.lr)
+    parser.add_argument("--hidden", type=int, default=defaults.hidden)
+    parser.add_argument("--dtype", choices=["float32", "float64"], default=defaults.dtype)
+    parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument("--out", dest="checkpoint", default=None,
+                        help="rank 0 saves the trained model here (torch.save)")
+    parser.add_argument("--backend", choices=["auto", "gloo", "nccl"], default="auto")
+    parser.add_argument("--timeout", type=float, default=60.0,
+                        help="seconds a collective may wait for the other processes")
+    ns = parser.parse_args(argv)
+    rank = int(os.environ.get("RANK", 0))
+    world_size = int(os.environ.get("WORLD_SIZE", 1))
+    backend = default_backend() if ns.backend == "auto" else ns.backend
+    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", 1)))
+    if world_size > 1:
+        if backend == "nccl":
+            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
+        dist.init_process_group(backend, timeout=dt.timedelta(seconds=ns.timeout))
+    config = Config(steps=ns.steps, global_batch=ns.global_batch, lr=ns.lr, hidden=ns.hidden,
+                    dtype=ns.dtype, seed=ns.seed, checkpoint=ns.checkpoint)
+    try:
+        out = train(config, rank, world_size)
+    finally:
+        if dist.is_initialized():
+            dist.destroy_process_group()
+    if rank == 0:
+        flat = np.concatenate([p.numpy().ravel() for p in out["params"]])
+        print(f"world_size={world_size} backend={backend if world_size > 1 else 'none'} "
+              f"steps={config.steps} final_loss={out['losses'][-1]:.6f} "
+              f"param_checksum={flat.sum():.10f} "
+              f"checkpoint={config.checkpoint or '-'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,102 @@
+"""Tests of medlab.distributed (the launcher), medlab.ddp_train and the chapter-10 checks."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from medlab import ddp_train  # noqa: E402
+from medlab.distributed import WorkerError, free_port, launch  # noqa: E402
+from medlab.teach import check  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def data():
+    X, y, _, _ = ddp_train.wdbc_tensors("float64")
+    return X, y
+
+
+def _max_diff(a, b):
+    return max(float((p.detach() - q.detach()).abs().max()) for p, q in zip(a, b))
+
+
+def test_ddp_two_processes_equal_one_process(data):
+    cfg = ddp_train.Config(steps=12, dtype="float64")
+    torch.set_num_threads(1)
+    single = ddp_train.train(cfg, data=data)
+    ranks = launch(ddp_train.worker, 2, (cfg, data), timeout=120)
+    assert len(ranks) == 2
+    assert _max_diff(single["params"], ranks[0]["params"]) < 1e-12
+    assert _max_diff(ranks[0]["params"], ranks[1]["params"]) == 0
+    assert torch.allclose(single["losses"], ranks[1]["losses"], rtol=0, atol=1e-12)
+
+
+def test_failing_worker_raises_its_error_quickly():
+    t0 = time.perf_counter()
+    with pytest.raises(WorkerError, match="29 columns, expected 30") as info:
+        launch(ddp_train.failing_worker, 2, (1,), timeout=60)
+    assert "rank 1" in str(info.value)
+    assert time.perf_counter() - t0 < 45
+
+
+def test_launch_rejects_notebook_functions_and_bad_arguments():
+    def local(rank, world_size):
+        return rank
+
+    with pytest.raises(ValueError, match="module"):
+        launch(local, 2)
+    with pytest.raises(ValueError, match="world_size"):
+        launch(ddp_train.worker, 0)
+    with pytest.raises(ValueError, match="backend"):
+        launch(ddp_train.worker, 1, backend="mpi")
+    with pytest.raises(ValueError, match="timeouts"):
+        launch(ddp_train.worker, 1, timeout=0)
+
+
+def test_train_refuses_uneven_batches_and_missing_group(data):
+    with pytest.raises(ValueError, match="divisible"):
+        ddp_train.train(ddp_train.Config(global_batch=63), rank=0, world_size=2, data=data)
+    with pytest.raises(RuntimeError, match="process group"):
+        ddp_train.train(ddp_train.Config(), rank=0, world_size=2, data=data)
+
+
+def test_free_port_is_bindable():
+    import socket
+
+    port = free_port()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", port))
+
+
+def test_torchrun_runs_the_script(tmp_path, data):
+    ckpt = tmp_path / "ckpt.pt"
+    command = [sys.executable, "-m", "torch.distributed.run", "--nnodes=1",
+               "--nproc_per_node=2", "--rdzv-backend=c10d",
+               f"--rdzv-endpoint=127.0.0.1:{free_port()}", "-m", "medlab.ddp_train",
+               "--steps", "8", "--dtype", "float64", "--out", str(ckpt)]
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "world_size=2" in done.stdout
+    state = torch.load(ckpt, weights_only=True)
+    assert state["step"] == 8
+    single = ddp_train.train(ddp_train.Config(steps=8, dtype="float64"), data=data)
+    model = ddp_train.make_model(dtype="float64")
+    model.load_state_dict(state["model"])
+    assert _max_diff(single["params"], list(model.parameters())) < 1e-12
+
+
+@pytest.mark.parametrize("name, right, wrong", [
+    ("ch10-bubble", 3 / 11, 3 / 8),
+    ("ch10-global-batch", (128, 7), (64, 7)),
+    ("ch10-int8-ratio", 3.965, 4.0),
+])
+def test_chapter_checks(name, right, wrong):
+    assert check(name, right) is True
+    assert check(name, wrong) is False
