@@ -1,0 +1,43 @@
+"""Checks for the exercises of chapter 4 (feature extraction)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from medlab.teach import exercise_check
+
+
+def _number(answer, name):
+    try:
+        value = float(answer)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} should be a single number, got {type(answer).__name__}") from None
+    if not np.isfinite(value):
+        raise ValueError(f"{name} should be finite")
+    return value
+
+
+@exercise_check("ch04-contrast")
+def _contrast(answer):
+    value = _number(answer, "the contrast")
+    if value < 0:
+        return "contrast is a weighted sum of squares; it cannot be negative."
+    if abs(value - 14 / 24) < 1e-3:
+        return None
+    if abs(value - 14 / 12) < 1e-3:
+        return "you counted each pair twice but divided by 12: with symmetry there are 24 pairs."
+    if abs(value - 5 / 12) < 1e-3:
+        return "weigh each pair by the *square* of its difference: (0, 2) counts 4."
+    return "not quite: list the 12 horizontal pairs, count each twice, then sum P(i,j)(i-j)^2."
+
+
+@exercise_check("ch04-hog-length")
+def _hog_length(answer):
+    value = _number(answer, "the length")
+    if value == 5940:
+        return None
+    if value == 16 * 12 * 9:
+        return "that counts each cell once; HOG repeats each cell in every block that holds it."
+    if value == 16 * 12 * 36:
+        return "a block of 2x2 cells fits in one fewer position than there are cells per side."
+    return "count the block positions along each side first (cells per side minus 1)."

@@ -1,0 +1,340 @@
+"""Breathing and oxygen-saturation signals: simulation, validation, windows and features.
+
+Chapter 8 explains every function here. The breathing waveform comes from
+:func:`neurokit2.rsp_simulate`; we shape it into five patterns a clinician names (normal
+breathing, tachypnea, bradypnea, apnea episodes, Cheyne–Stokes-like periodic breathing) and
+pair it with a pulse-oximetry series (SpO₂) whose dips follow the missing ventilation after a
+circulation delay. Each simulated subject has its own baseline rate, depth, SpO₂, noise and
+motion artefacts, so that windows of one subject resemble each other more than windows of
+another: the reason the chapter cross-validates by subject.
+
+No real respiration recording ships offline with the book's packages; these signals are a
+teaching stand-in, not a validated physiological model.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+CLASSES = ("normal", "tachypnea", "bradypnea", "apnea", "cheyne-stokes")
+RSP_RATE = 25.0   # Hz, the breathing signal (as a respiratory belt or nasal flow sensor)
+SPO2_RATE = 1.0   # Hz, the pulse oximeter's reported value
+PHYSIOLOGICAL_BPM = (4.0, 70.0)  # breathing rates a sensor on a living person can show
+
+FEATURES = (
+    "rsp_mean", "rsp_std", "rate_mean", "rate_std", "amp_mean", "amp_cv", "interval_cv",
+    "longest_pause_s", "shallow_frac", "spo2_mean", "spo2_min", "spo2_below90_s",
+)
+
+
+class SignalError(ValueError):
+    """A signal that cannot be analysed as given (NaNs, flat line, implausible sampling rate)."""
+
+
+@dataclass
+class Recording:
+    """One simulated subject: breathing at ``fs`` Hz, SpO₂ (%) at 1 Hz, and its ground truth."""
+
+    rsp: np.ndarray
+    spo2: np.ndarray
+    fs: float
+    label: str
+    subject: int
+    params: dict
+
+
+# ----------------------------------------------------------------------------- simulation
+
+def _ramp_envelope(t, starts, durations, floor, ramp=1.5):
+    """1 outside the pauses, ``floor`` inside, with cosine ramps of ``ramp`` seconds."""
+    env = np.ones_like(t)
+    for s, d in zip(starts, durations):
+        inside = (t >= s) & (t < s + d)
+        env[inside] = floor
+        up = (t >= s - ramp) & (t < s)
+        env[up] = np.minimum(env[up], floor + (1 - floor) * 0.5 * (1 + np.cos(np.pi * (t[up] - s + ramp) / ramp)))
+        down = (t >= s + d) & (t < s + d + ramp)
+        env[down] = np.minimum(env[down], floor + (1 - floor) * 0.5 * (1 - np.cos(np.pi * (t[down] - s - d) / ramp)))
+    return env
+
+
+def _events(rng, duration, spacing, length):
+    """Start times and lengths of pauses: one every ``spacing`` (low, high) seconds."""
+    starts, lengths, s = [], [], rng.uniform(5, spacing[0])
+    while s < duration - 5:
+        d = rng.uniform(*length)
+        starts.append(s)
+        lengths.append(d)
+        s += d + rng.uniform(*spacing)
+    return np.array(starts), np.array(lengths)
+
+
+def _cheyne_stokes_envelope(t, rng):
+    """Crescendo–decrescendo breathing separated by central pauses."""
+    period = rng.uniform(45, 90)
+    pause = rng.uniform(0.2, 0.4) * period
+    phase = (t + rng.uniform(0, period)) % period
+    breathing = phase < period - pause
+    env = np.where(breathing, np.clip(np.sin(np.pi * phase / (period - pause)), 0, 1) ** 1.5, 0.0)
+    return np.maximum(env, 0.03), {"cycle_s": period, "pause_s": pause}
+
+
+def simulate_subject(label: str, subject: int = 0, *, duration: float = 600.0, seed: int = 0,
+                     fs: float = RSP_RATE) -> Recording:
+    """Simulate ``duration`` seconds of breathing and SpO₂ for one subject of class ``label``.
+
+    The subject's baseline breathing rate, depth, SpO₂, noise level, circulation delay and
+    artefacts are drawn from a generator seeded by ``(seed, subject)``, so a subject is the same
+    every run. Chapter 8 describes the physiology behind each class.
+    """
+    import neurokit2 as nk
+    from scipy.signal import lfilter
+
+    if label not in CLASSES:
+        raise ValueError(f"simulate_subject: label must be one of {CLASSES}, got {label!r}")
+    if fs != int(fs) or fs < 5:
+        raise ValueError(f"simulate_subject: fs must be a whole number of Hz >= 5, got {fs}")
+    if duration < 60:
+        raise ValueError(f"simulate_subject: duration must be at least 60 s, got {duration}")
+    rng = np.random.default_rng([seed, subject, CLASSES.index(label)])
+    rate = {"normal": (12, 18), "tachypnea": (22, 36), "bradypnea": (6, 10),
+            "apnea": (12, 20), "cheyne-stokes": (14, 24)}[label]
+    base_spo2 = {"normal": (95, 99), "tachypnea": (90, 96), "bradypnea": (91, 97),
+                 "apnea": (94, 98), "cheyne-stokes": (93, 97)}[label]
+    depth = {"tachypnea": (0.45, 0.9), "bradypnea": (0.8, 1.4)}.get(label, (0.7, 1.3))
+    p = {"rate_bpm": rng.uniform(*rate), "depth": rng.uniform(*depth),
+         "spo2_base": rng.uniform(*base_spo2), "noise": rng.uniform(0.02, 0.12)}
+    n = int(round(duration * fs))
+    t = np.arange(n) / fs
+    wave = nk.rsp_simulate(duration=int(np.ceil(duration)), sampling_rate=int(fs),
+                           respiratory_rate=p["rate_bpm"],
+                           noise=0, random_state=int(rng.integers(2**31)))[:n]
+    wave = (wave - wave.mean()) / (wave.std() + 1e-12)
+    # slow drift of depth (posture, sleep stage) common to every class
+    drift = 1 + 0.15 * np.sin(2 * np.pi * t / rng.uniform(120, 300) + rng.uniform(0, 6.3))
+    env = np.ones(n)
+    if label == "apnea":
+        starts, lengths = _events(rng, duration, spacing=(25, 60), length=(10, 30))
+        env = _ramp_envelope(t, starts, lengths, floor=rng.uniform(0.02, 0.12))
+        p.update(events=len(starts), mean_pause_s=float(lengths.mean()))
+    elif label == "cheyne-stokes":
+        env, extra = _cheyne_stokes_envelope(t, rng)
+        p.update(extra)
+    rsp = p["depth"] * drift * env * wave
+    # sensor noise, baseline wander and motion artefacts (bursts of large noise)
+    rsp += p["noise"] * rng.standard_normal(n)
+    rsp += 0.3 * np.sin(2 * np.pi * t / rng.uniform(30, 90) + rng.uniform(0, 6.3))
+    for _ in range(rng.poisson(2)):
+        s, d = rng.uniform(0, duration - 8), rng.uniform(1.5, 6)
+        burst = (t >= s) & (t < s + d)
+        rsp[burst] += rng.uniform(0.5, 2.0) * rng.standard_normal(burst.sum()).cumsum() / 8
+    rsp += rng.uniform(-1, 1)  # an arbitrary sensor offset
+    # SpO2: the ventilation deficit, delayed by the circulation time, drives a first-order lag
+    ts = np.arange(int(duration * SPO2_RATE)) / SPO2_RATE
+    deficit = 1 - np.interp(ts, t, env)
+    delay = int(rng.uniform(15, 35) * SPO2_RATE)
+    deficit = np.concatenate([np.zeros(delay), deficit[: len(ts) - delay]])
+    tau, gain = rng.uniform(12, 25), rng.uniform(0.3, 0.6)  # s, %/s of full apnea
+    drop = lfilter([gain / SPO2_RATE], [1, -(1 - 1 / (tau * SPO2_RATE))], deficit)
+    spo2 = p["spo2_base"] - drop + 0.4 * rng.standard_normal(len(ts))
+    for _ in range(rng.poisson(1.0)):  # motion artefact: a brief false dip
+        s = int(rng.uniform(0, len(ts) - 10))
+        spo2[s: s + int(rng.uniform(3, 10))] -= rng.uniform(3, 10)
+    spo2 = np.clip(np.round(spo2), 50, 100)  # oximeters report whole percent
+    return Recording(rsp=rsp, spo2=spo2, fs=fs, label=label, subject=subject, params=p)
+
+
+def simulate_cohort(n_per_class: int = 20, *, duration: float = 600.0, seed: int = 0,
+                    fs: float = RSP_RATE) -> list[Recording]:
+    """``n_per_class`` simulated subjects of each class in :data:`CLASSES` (chapter 8)."""
+    if n_per_class < 1:
+        raise ValueError(f"simulate_cohort: n_per_class must be >= 1, got {n_per_class}")
+    cohort, sid = [], 0
+    for label in CLASSES:
+        for _ in range(n_per_class):
+            cohort.append(simulate_subject(label, sid, duration=duration, seed=seed, fs=fs))
+            sid += 1
+    return cohort
+
+
+# ----------------------------------------------------------------------------- validation
+
+def _nan_runs(mask):
+    """Lengths (samples) of the runs of True in a boolean array."""
+    padded = np.concatenate([[0], mask.astype(np.int8), [0]])
+    edges = np.flatnonzero(np.diff(padded))
+    return edges[1::2] - edges[::2]
+
+
+def dominant_rate_bpm(signal, fs: float) -> float:
+    """The strongest periodicity of a breathing signal, in breaths per minute (Welch spectrum,
+    searched between 0.05 Hz and the Nyquist frequency)."""
+    from scipy.signal import detrend, welch
+
+    x = detrend(np.asarray(signal, dtype=float))
+    f, pxx = welch(x, fs=fs, nperseg=min(len(x), int(fs * 64)))
+    band = f >= 0.05
+    return float(f[band][np.argmax(pxx[band])] * 60)
+
+
+def validate_rsp(signal, fs: float, *, repair_nans: bool = False, max_gap_s: float = 2.0,
+                 name: str = "breathing signal") -> np.ndarray:
+    """Check a breathing signal before analysis; return it as a float array.
+
+    Raises :class:`SignalError` for: not 1-D or shorter than 30 s; NaN or infinite values
+    (unless ``repair_nans=True`` and every gap is at most ``max_gap_s`` seconds, which are then
+    filled by linear interpolation, a repair we document rather than hide); a flat line (no
+    breathing, or a disconnected sensor); a dominant rhythm outside 4–70 breaths/min, which
+    usually means ``fs`` is not the rate the signal was sampled at. Chapter 8.
+    """
+    if not np.isscalar(fs) or not np.isfinite(fs) or fs <= 0:
+        raise SignalError(f"{name}: sampling rate fs must be a positive number of Hz, got {fs!r}")
+    x = np.asarray(signal, dtype=float)
+    if x.ndim != 1:
+        raise SignalError(f"{name}: expected a 1-D signal, got shape {x.shape}")
+    if len(x) < 30 * fs:
+        raise SignalError(f"{name}: {len(x)} samples at {fs:g} Hz is {len(x) / fs:.1f} s; "
+                          f"need at least 30 s to see several breaths")
+    bad = ~np.isfinite(x)
+    if bad.any():
+        longest = _nan_runs(bad).max() / fs
+        where = np.flatnonzero(bad)[0] / fs
+        if not repair_nans or longest > max_gap_s or bad.mean() > 0.2:
+            raise SignalError(
+                f"{name}: {bad.sum()} missing (NaN/inf) samples, the first at {where:.1f} s, "
+                f"longest gap {longest:.1f} s. Pass repair_nans=True to interpolate gaps of at "
+                f"most max_gap_s={max_gap_s:g} s, or cut the recording around them")
+        good = np.flatnonzero(~bad)
+        x = x.copy()
+        x[bad] = np.interp(np.flatnonzero(bad), good, x[good])
+    spread = np.std(x)
+    if spread < 1e-6 * max(1.0, np.abs(x).max()) or np.ptp(x) == 0:
+        raise SignalError(f"{name}: flat line (standard deviation {spread:.2g}): no breathing "
+                          f"movement is recorded; is the sensor connected?")
+    bpm = dominant_rate_bpm(x, fs)
+    lo, hi = PHYSIOLOGICAL_BPM
+    if not lo <= bpm <= hi:
+        raise SignalError(
+            f"{name}: at fs={fs:g} Hz the dominant rhythm is {bpm:.1f} breaths/min, outside the "
+            f"physiological {lo:g}–{hi:g}; is fs the rate the signal was sampled at?")
+    return x
+
+
+def validate_spo2(spo2, *, name: str = "SpO2") -> np.ndarray:
+    """Check an oxygen-saturation series in percent; return it as a float array.
+
+    Raises :class:`SignalError` for NaNs, values outside 50–100 % (a fraction such as 0.97 is
+    named as such), or a series shorter than 30 samples. Chapter 8.
+    """
+    x = np.asarray(spo2, dtype=float)
+    if x.ndim != 1 or len(x) < 30:
+        raise SignalError(f"{name}: expected a 1-D series of at least 30 samples, got shape "
+                          f"{x.shape}")
+    if not np.isfinite(x).all():
+        raise SignalError(f"{name}: {int((~np.isfinite(x)).sum())} missing values (probe off?); "
+                          f"cut them out before analysis")
+    if x.max() <= 1.0:
+        raise SignalError(f"{name}: values lie in [{x.min():.2f}, {x.max():.2f}]: a fraction, "
+                          f"not percent; multiply by 100")
+    if x.min() < 50 or x.max() > 100:
+        raise SignalError(f"{name}: values must lie in 50–100 %, got {x.min():g}–{x.max():g}")
+    return x
+
+
+# ----------------------------------------------------------------------------- features
+
+def process_rsp(signal, fs: float, *, full: bool = False):
+    """Validate and process a breathing signal with neurokit2; returns ``(table, info)``.
+
+    ``full=True`` calls :func:`neurokit2.rsp_process` and returns everything it computes. The
+    default runs the same steps as ``rsp_process`` that the features need (``rsp_clean``,
+    ``rsp_peaks`` with the same ``amplitude_min=0.3``, ``rsp_amplitude``, rate from the
+    troughs) and skips breath symmetry, phase and RVT, which take most of its time (chapter 8).
+    neurokit2 may warn about breaths it cannot delineate; their rate and amplitude are
+    interpolated, so those warnings (from neurokit2's own modules only) are silenced.
+    """
+    import neurokit2 as nk
+    import pandas as pd
+
+    x = validate_rsp(signal, fs)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", module=r"neurokit2\..*")
+        if full:
+            return nk.rsp_process(x, sampling_rate=fs)
+        clean = nk.rsp_clean(x, sampling_rate=fs)
+        peak_signal, info = nk.rsp_peaks(clean, sampling_rate=fs, amplitude_min=0.3)
+        info["sampling_rate"] = fs
+        amplitude = nk.rsp_amplitude(clean, peak_signal)
+        rate = nk.signal_rate(info["RSP_Troughs"], sampling_rate=fs, desired_length=len(x))
+    table = pd.DataFrame({"RSP_Raw": x, "RSP_Clean": clean, "RSP_Amplitude": amplitude,
+                          "RSP_Rate": rate})
+    return pd.concat([table, peak_signal], axis=1), info
+
+
+def time_below(spo2, threshold: float = 90.0, fs: float = SPO2_RATE) -> float:
+    """Seconds a SpO₂ series spends strictly below ``threshold`` percent (chapter 8)."""
+    x = np.asarray(spo2, dtype=float)
+    return float((x < threshold).sum() / fs)
+
+
+def window_features(table, peaks, spo2, fs: float, start_s: float, length_s: float) -> dict:
+    """Features of one window ``[start_s, start_s + length_s)`` of a processed recording.
+
+    ``table`` and ``peaks`` come from :func:`process_rsp`; ``spo2`` is sampled at 1 Hz.
+    """
+    a, b = int(start_s * fs), int((start_s + length_s) * fs)
+    raw = table["RSP_Raw"].to_numpy()[a:b]
+    rate = table["RSP_Rate"].to_numpy()[a:b]
+    amp = table["RSP_Amplitude"].to_numpy()[a:b]
+    pk = np.asarray(peaks)
+    pk = pk[(pk >= a) & (pk < b)]
+    times = np.concatenate([[a], pk, [b]]) / fs  # window edges count as the ends of a pause
+    intervals = np.diff(pk) / fs
+    breath_amp = table["RSP_Amplitude"].to_numpy()[pk] if len(pk) else np.zeros(1)
+    big = np.percentile(breath_amp, 90) + 1e-9
+    s = spo2[int(start_s * SPO2_RATE): int((start_s + length_s) * SPO2_RATE)]
+    return {
+        "rsp_mean": float(raw.mean()),
+        "rsp_std": float(raw.std()),
+        "rate_mean": float(np.nanmean(rate)),
+        "rate_std": float(np.nanstd(rate)),
+        "amp_mean": float(np.nanmean(amp)),
+        "amp_cv": float(np.nanstd(amp) / (abs(np.nanmean(amp)) + 1e-9)),
+        "interval_cv": float(intervals.std() / intervals.mean()) if len(intervals) > 2 else 1.0,
+        "longest_pause_s": float(np.diff(times).max()),
+        "shallow_frac": float((breath_amp < 0.5 * big).mean()),
+        "spo2_mean": float(s.mean()),
+        "spo2_min": float(s.min()),
+        "spo2_below90_s": time_below(s, 90.0),
+    }
+
+
+def recording_features(rec: Recording, *, window_s: float = 120.0, step_s: float = 60.0):
+    """Process one recording and cut it into overlapping windows; a list of feature dicts,
+    each with the subject and class added (chapter 8)."""
+    table, info = process_rsp(rec.rsp, rec.fs)
+    spo2 = validate_spo2(rec.spo2)
+    duration = len(rec.rsp) / rec.fs
+    rows = []
+    for start in np.arange(0, duration - window_s + 1e-9, step_s):
+        row = window_features(table, info["RSP_Peaks"], spo2, rec.fs, start, window_s)
+        row.update(subject=rec.subject, label=rec.label, start_s=float(start))
+        rows.append(row)
+    return rows
+
+
+def cohort_features(cohort, *, window_s: float = 120.0, step_s: float = 60.0,
+                    progress_bar: bool = True):
+    """Window features of every recording of a cohort as a pandas DataFrame (chapter 8)."""
+    import pandas as pd
+
+    from medlab.progress import progress
+
+    it = progress(cohort, desc="processing", unit="subject") if progress_bar else cohort
+    rows = []
+    for rec in it:
+        rows.extend(recording_features(rec, window_s=window_s, step_s=step_s))
+    return pd.DataFrame(rows)

@@ -1,0 +1,242 @@
+"""medlab.features equals scikit-image's own functions on known inputs (chapter 4)."""
+
+import numpy as np
+import pytest
+from scipy import stats
+from skimage import data
+from skimage.feature import graycomatrix, graycoprops, hog, local_binary_pattern
+from skimage.measure import regionprops
+
+from medlab import features as F
+
+
+@pytest.fixture(scope="module")
+def images():
+    rng = np.random.default_rng(0)
+    imgs = rng.integers(0, 256, (12, 40, 36)).astype(np.uint8)
+    cam = data.camera()
+    imgs[0] = cam[100:140, 200:236]               # natural texture
+    imgs[1] = 7                                    # constant: correlation 1, ASM 1
+    imgs[2] = (np.arange(36)[None, :] * 7 % 256).astype(np.uint8)  # vertical stripes
+    imgs[3] = data.brick()[:40, :36]
+    imgs[4] = imgs[4] // 64                        # only four gray levels
+    return imgs
+
+
+def _ref_glcm(imgs, distances, angles, levels, props, symmetric=True):
+    rows = []
+    for im in F.quantise(imgs, levels):
+        P = graycomatrix(im, distances, angles, levels=levels, symmetric=symmetric, normed=True)
+        rows.append(np.concatenate([graycoprops(P, p).ravel() for p in props]))
+    return np.asarray(rows)
+
+
+@pytest.mark.parametrize("levels", [256, 32, 8])
+@pytest.mark.parametrize("symmetric", [True, False])
+def test_glcm_equals_skimage(images, levels, symmetric):
+    d, a = (1, 2, 5), (0, np.pi / 4, np.pi / 2, 3 * np.pi / 4, np.pi / 3)
+    X, names = F.glcm_features(images, distances=d, angles=a, levels=levels,
+                               props=F.ALL_GLCM_PROPS, symmetric=symmetric)
+    ref = _ref_glcm(images, d, a, levels, F.ALL_GLCM_PROPS, symmetric)
+    assert X.shape == ref.shape == (len(images), len(F.ALL_GLCM_PROPS) * 3 * 5)
+    np.testing.assert_allclose(X, ref, rtol=1e-9, atol=1e-12)
+    assert names[0] == "glcm_contrast_d1_a0" and names[4] == "glcm_contrast_d1_a60"
+    assert len(set(names)) == len(names)
+
+
+def test_glcm_defaults_single_image_and_chunks(images):
+    X1, names = F.glcm_features(images[0])
+    assert X1.shape == (1, 24) and len(names) == 24
+    ref = _ref_glcm(images[:1], [1], F.DEFAULT_ANGLES, 256, F.GLCM_PROPS)
+    np.testing.assert_allclose(X1, ref, rtol=1e-9)
+    # chunking and threads do not change the values
+    Xa, _ = F.glcm_features(images, chunk=5, n_jobs=2)
+    Xb, _ = F.glcm_features(images, chunk=100, n_jobs=1)
+    np.testing.assert_allclose(Xa, Xb, rtol=1e-13)  # summation order only
+    # constant image: correlation 1 and ASM 1, as in scikit-image
+    Xc, names = F.glcm_features(images[1])
+    row = dict(zip(names, Xc[0]))
+    assert row["glcm_correlation_d1_a0"] == 1.0 and row["glcm_ASM_d1_a45"] == 1.0
+
+
+def test_glcm_average_angles_and_offset_bigger_than_image(images):
+    X, names = F.glcm_features(images, average_angles=True)
+    full, _ = F.glcm_features(images)
+    np.testing.assert_allclose(X, full.reshape(len(images), 6, 4).mean(-1))
+    assert names == [f"glcm_{p}_d1" for p in F.GLCM_PROPS]
+    # no pair fits: scikit-image gives an all-zero matrix
+    Xz, _ = F.glcm_features(images[:2], distances=(50,), props=F.ALL_GLCM_PROPS)
+    ref = _ref_glcm(images[:2], [50], F.DEFAULT_ANGLES, 256, F.ALL_GLCM_PROPS)
+    np.testing.assert_allclose(Xz, ref)
+
+
+def test_quantise():
+    v = np.arange(256, dtype=np.uint8)
+    q = F.quantise(v, 4)
+    assert q.dtype == np.uint8 and q.min() == 0 and q.max() == 3
+    assert np.bincount(q).tolist() == [64] * 4
+    assert F.quantise(v, 256) is v
+
+
+@pytest.mark.parametrize("P,R", [(8, 1.0), (16, 2.0), (8, 1.5), (12, 3.0), (4, 1.0)])
+def test_lbp_uniform_equals_skimage(images, P, R):
+    X, names = F.lbp_histograms(images, P=P, R=R)
+    npx = images.shape[1] * images.shape[2]
+    ref = np.array([np.bincount(local_binary_pattern(im, P, R, "uniform").astype(int).ravel(),
+                                minlength=P + 2) / npx for im in images])
+    np.testing.assert_array_equal(X, ref)
+    assert len(names) == P + 2 and np.allclose(X.sum(1), 1.0)
+
+
+@pytest.mark.parametrize("method,k", [("default", 256), ("ror", 256), ("nri_uniform", 59)])
+def test_lbp_other_methods(images, method, k):
+    X, names = F.lbp_histograms(images[:3], method=method)
+    assert X.shape == (3, k) and len(names) == k
+    ref = np.bincount(local_binary_pattern(images[0], 8, 1.0, method).astype(int).ravel(),
+                      minlength=k) / images[0].size
+    np.testing.assert_array_equal(X[0], ref)
+
+
+@pytest.mark.parametrize("kw", [
+    {},
+    {"orientations": 6, "pixels_per_cell": (7, 5), "cells_per_block": (3, 2)},
+    {"orientations": 12, "pixels_per_cell": (4, 4), "cells_per_block": (1, 1)},
+])
+def test_hog_equals_skimage(images, kw):
+    X, names = F.hog_features(images, **kw)
+    full = {"orientations": 9, "pixels_per_cell": (8, 8), "cells_per_block": (2, 2), **kw}
+    ref = np.array([hog(im, block_norm="L2-Hys", **full) for im in images])
+    assert X.shape == ref.shape and len(names) == ref.shape[1]
+    np.testing.assert_allclose(X, ref, rtol=1e-12, atol=1e-15)
+
+
+def test_hog_float_input():
+    rng = np.random.default_rng(1)
+    for dtype in (np.float32, np.float64):
+        im = rng.random((32, 32)).astype(dtype)
+        X, _ = F.hog_features(im)
+        np.testing.assert_allclose(X[0], hog(im, 9, (8, 8), (2, 2)), rtol=1e-6, atol=1e-9)
+
+
+def test_first_order_against_scipy(images):
+    X, names = F.first_order_features(images)
+    col = {n: X[:, k] for k, n in enumerate(names)}
+    flat = images.reshape(len(images), -1).astype(float)
+    np.testing.assert_allclose(col["fo_mean"], flat.mean(1))
+    np.testing.assert_allclose(col["fo_std"], flat.std(1))
+    np.testing.assert_allclose(col["fo_p75"], np.percentile(flat, 75, axis=1))
+    ok = flat.std(1) > 0
+    np.testing.assert_allclose(col["fo_skewness"][ok], stats.skew(flat[ok], axis=1))
+    np.testing.assert_allclose(col["fo_kurtosis"][ok], stats.kurtosis(flat[ok], axis=1))
+    assert col["fo_entropy"][1] == 0.0  # constant image
+    # a mask restricts the statistics; an empty mask gives NaN
+    masks = np.zeros(images.shape, bool)
+    masks[0, :10, :10] = True
+    Xm, _ = F.first_order_features(images, masks)
+    assert Xm[0, 0] == pytest.approx(images[0, :10, :10].mean())
+    assert np.isnan(Xm[1]).all()
+
+
+def test_texture_features_concatenates(images):
+    X, names = F.texture_features(images, progress=False, levels=32)
+    g, gn = F.glcm_features(images, levels=32)
+    lb, ln = F.lbp_histograms(images)
+    h, hn = F.hog_features(images)
+    fo, fn = F.first_order_features(images)
+    np.testing.assert_allclose(X, np.hstack([g, lb, h, fo]))
+    assert names == gn + ln + hn + fn
+    X1, _ = F.texture_features(images[0], progress=False, hog=False, first_order=False)
+    assert X1.shape == (1, 24 + 10)
+
+
+def test_texture_features_progress_bar(images, capsys, monkeypatch):
+    monkeypatch.setenv("MEDLAB_PROGRESS", "text")
+    F.texture_features(images, chunk=4)
+    captured = capsys.readouterr()
+    assert "texture features" in captured.out and captured.err == ""
+
+
+def test_shape_features():
+    lab = np.zeros((40, 40), np.int64)
+    lab[5:15, 5:25] = 1
+    lab[25:35, 25:35] = 3
+    inten = np.arange(1600, dtype=float).reshape(40, 40)
+    X, names = F.shape_features(lab, inten)
+    regs = regionprops(lab, intensity_image=inten)
+    assert X.shape == (2, len(names))
+    col = {n: X[:, k] for k, n in enumerate(names)}
+    np.testing.assert_allclose(col["area"], [r.area for r in regs])
+    np.testing.assert_allclose(col["perimeter"], [r.perimeter for r in regs])
+    np.testing.assert_allclose(col["intensity_mean"], [r.intensity_mean for r in regs])
+    np.testing.assert_allclose(col["circularity"],
+                               [4 * np.pi * r.area / r.perimeter ** 2 for r in regs])
+    df = F.shape_features(lab, as_frame=True)
+    assert list(df["label"]) == [1, 3] and "intensity_mean" not in df
+    # a boolean mask is one region; a stack of masks gives one row per mask
+    Xb, _ = F.shape_features(lab > 0)
+    assert Xb.shape[0] == 1 and Xb[0, 0] == 300
+    stack = np.stack([lab == 1, lab == 3, np.zeros_like(lab, bool)])
+    Xs, _ = F.shape_features(stack)
+    assert Xs[0, 0] == 200 and Xs[1, 0] == 100 and np.isnan(Xs[2]).all()
+
+
+@pytest.mark.parametrize("fn", [F.glcm_features, F.lbp_histograms, F.texture_features])
+def test_uint8_functions_reject_bad_images(fn):
+    with pytest.raises(ValueError, match="images"):
+        fn(np.zeros((2, 3, 4, 5), np.uint8))                     # wrong ndim
+    with pytest.raises(ValueError, match="images.*integer"):
+        fn(np.random.default_rng(0).random((8, 8)))              # float where uint8 expected
+    with pytest.raises(ValueError, match="images.*empty"):
+        fn(np.zeros((0, 8, 8), np.uint8))
+    with pytest.raises(ValueError, match="0..255"):
+        fn(np.full((8, 8), 300, np.int32))
+    with pytest.raises(ValueError, match="images"):
+        fn(None)
+
+
+def test_bad_arguments():
+    img = np.zeros((16, 16), np.uint8)
+    with pytest.raises(ValueError, match="levels"):
+        F.glcm_features(img, levels=1)
+    with pytest.raises(ValueError, match="props"):
+        F.glcm_features(img, props=("sharpness",))
+    with pytest.raises(ValueError, match="distances"):
+        F.glcm_features(img, distances=(1.5,))
+    with pytest.raises(ValueError, match="method"):
+        F.lbp_histograms(img, method="fancy")
+    with pytest.raises(ValueError, match="too small"):
+        F.hog_features(np.zeros((10, 10)), pixels_per_cell=(8, 8))
+    with pytest.raises(ValueError, match="images"):
+        F.hog_features(np.array([[True, False]]))
+    with pytest.raises(ValueError, match="masks"):
+        F.first_order_features(img, np.zeros((3, 3), bool))
+    with pytest.raises(ValueError, match="mask_or_labels"):
+        F.shape_features(np.zeros(5, bool))
+    with pytest.raises(ValueError, match="mask_or_labels"):
+        F.shape_features(np.zeros((5, 5)))
+    with pytest.raises(ValueError, match="intensity"):
+        F.shape_features(np.ones((5, 5), bool), np.ones((4, 4)))
+    with pytest.raises(ValueError, match="n_jobs"):
+        F.glcm_features(img, n_jobs=0)
+
+
+def test_bench_small(tmp_path):
+    from medlab import features_bench as B
+
+    res = B.compare(20, n_naive=10)
+    assert res["max_rel_diff"] < 1e-9 and res["n_features"] == 24 + 10 + 1764
+    js, md = B.write(res, tmp_path)
+    assert js.exists() and "speed-up" in md.read_text()
+
+
+def test_chapter_checks_right_and_wrong():
+    import medlab.teach
+
+    assert medlab.teach.check("ch04-contrast", 14 / 24)
+    assert not medlab.teach.check("ch04-contrast", 14 / 12)
+    assert not medlab.teach.check("ch04-contrast", "a lot")
+    assert medlab.teach.check("ch04-hog-length", 5940)
+    assert not medlab.teach.check("ch04-hog-length", 16 * 12 * 9)
+    assert medlab.teach.check("ch05-ppv", 18 / 67)
+    assert not medlab.teach.check("ch05-ppv", 0.9)
+    assert not medlab.teach.check("ch05-ppv", 1.5)

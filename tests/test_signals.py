@@ -1,0 +1,126 @@
+"""Tests of medlab.signals (chapter 8): simulation, validation, features, exercise checks."""
+
+import numpy as np
+import pytest
+
+from medlab import signals
+from medlab.teach import check
+
+
+@pytest.fixture(scope="module")
+def recordings():
+    return {label: signals.simulate_subject(label, subject=i, duration=240, seed=3)
+            for i, label in enumerate(signals.CLASSES)}
+
+
+def test_simulation_is_deterministic_and_shaped():
+    a = signals.simulate_subject("apnea", 5, duration=120, seed=1)
+    b = signals.simulate_subject("apnea", 5, duration=120, seed=1)
+    c = signals.simulate_subject("apnea", 6, duration=120, seed=1)
+    assert np.array_equal(a.rsp, b.rsp) and np.array_equal(a.spo2, b.spo2)
+    assert not np.array_equal(a.rsp, c.rsp)
+    assert a.rsp.shape == (120 * 25,) and a.spo2.shape == (120,)
+    assert a.spo2.min() >= 50 and a.spo2.max() <= 100
+    assert np.all(a.spo2 == np.round(a.spo2))
+
+
+def test_simulation_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="label"):
+        signals.simulate_subject("asthma")
+    with pytest.raises(ValueError, match="duration"):
+        signals.simulate_subject("normal", duration=10)
+    with pytest.raises(ValueError, match="fs"):
+        signals.simulate_subject("normal", fs=12.5)
+    with pytest.raises(ValueError, match="n_per_class"):
+        signals.simulate_cohort(0)
+
+
+def test_rates_follow_the_classes(recordings):
+    rate = {k: signals.dominant_rate_bpm(r.rsp, r.fs) for k, r in recordings.items()}
+    assert rate["tachypnea"] > 20 > rate["normal"] > 10 > rate["bradypnea"]
+
+
+def test_apnea_desaturates_and_normal_does_not(recordings):
+    assert recordings["apnea"].spo2.min() < recordings["normal"].spo2.min()
+    assert signals.time_below(recordings["normal"].spo2, 90) < 10
+
+
+def test_every_class_passes_validation(recordings):
+    for rec in recordings.values():
+        signals.validate_rsp(rec.rsp, rec.fs)
+        signals.validate_spo2(rec.spo2)
+
+
+def test_validate_rejects_nans_and_repairs_short_gaps(recordings):
+    x = recordings["normal"].rsp.copy()
+    x[100:110] = np.nan
+    with pytest.raises(signals.SignalError, match="missing"):
+        signals.validate_rsp(x, 25)
+    fixed = signals.validate_rsp(x, 25, repair_nans=True)
+    assert np.isfinite(fixed).all()
+    x[200:400] = np.nan  # an 8 s gap is too long to invent
+    with pytest.raises(signals.SignalError, match="longest gap"):
+        signals.validate_rsp(x, 25, repair_nans=True)
+
+
+def test_validate_rejects_flat_short_wrong_rate(recordings):
+    with pytest.raises(signals.SignalError, match="flat"):
+        signals.validate_rsp(np.ones(25 * 60), 25)
+    with pytest.raises(signals.SignalError, match="at least 30 s"):
+        signals.validate_rsp(np.random.default_rng(0).normal(size=100), 25)
+    with pytest.raises(signals.SignalError, match="sampled at"):
+        signals.validate_rsp(np.tile(recordings["normal"].rsp, 3), 250)
+    with pytest.raises(signals.SignalError, match="1-D"):
+        signals.validate_rsp(np.ones((10, 10)), 25)
+    with pytest.raises(signals.SignalError, match="positive"):
+        signals.validate_rsp(recordings["normal"].rsp, 0)
+
+
+def test_validate_spo2():
+    with pytest.raises(signals.SignalError, match="fraction"):
+        signals.validate_spo2(np.full(60, 0.97))
+    with pytest.raises(signals.SignalError, match="missing"):
+        signals.validate_spo2(np.r_[np.full(59, 97.0), np.nan])
+    with pytest.raises(signals.SignalError, match="50"):
+        signals.validate_spo2(np.full(60, 120.0))
+    assert signals.validate_spo2(np.full(60, 97)).dtype == float
+
+
+def test_time_below():
+    assert signals.time_below([95, 89, 88, 90], 90) == 2.0
+    assert signals.time_below([95, 89, 88, 90], 90, fs=0.5) == 4.0
+
+
+def test_features_and_processing(recordings):
+    rows = signals.recording_features(recordings["apnea"], window_s=120, step_s=60)
+    assert len(rows) == 3
+    assert set(signals.FEATURES) <= set(rows[0])
+    normal = signals.recording_features(recordings["normal"], window_s=120, step_s=60)
+    assert np.mean([r["longest_pause_s"] for r in rows]) > np.mean(
+        [r["longest_pause_s"] for r in normal])
+    table, info = signals.process_rsp(recordings["normal"].rsp, 25)
+    assert {"RSP_Rate", "RSP_Amplitude", "RSP_Peaks"} <= set(table.columns)
+    assert 10 < np.nanmean(table["RSP_Rate"]) < 20
+
+
+def test_cohort_features_frame():
+    cohort = signals.simulate_cohort(1, duration=120, seed=0)
+    df = signals.cohort_features(cohort, window_s=60, step_s=60, progress_bar=False)
+    assert len(df) == 2 * len(signals.CLASSES)
+    assert sorted(df["label"].unique()) == sorted(signals.CLASSES)
+
+
+def test_checks_accept_right_and_reject_wrong_answers(capsys):
+    def right(spo2, threshold=90.0, fs=1.0):
+        return float((np.asarray(spo2) < threshold).sum() / fs)
+
+    def wrong(spo2, threshold=90.0, fs=1.0):
+        return float((np.asarray(spo2) <= threshold).sum())
+
+    assert check("ch08-time-below", right)
+    assert not check("ch08-time-below", wrong)
+    assert not check("ch08-time-below", 3.0)
+    assert check("ch08-class-weights", [4708 / 2428, 4708 / 6988])
+    assert not check("ch08-class-weights", [0.674, 1.939])
+    assert not check("ch08-class-weights", [1.0, 1.0, 1.0])
+    assert "ratio" in (check("ch08-class-weights", [2 * 1.939, 2 * 0.674]) or capsys.readouterr().out)
