@@ -10,7 +10,8 @@ from importlib import import_module
 __version__ = "0.1.0"
 
 _SUBMODULES = {
-    "colab", "config", "data", "distributed", "explain", "features", "io", "metrics", "models",
+    "colab", "config", "data", "distributed", "explain", "features", "interactive", "io",
+    "metrics", "models", "segmentation",
     "progress", "results", "signals", "teach", "train", "viz",
 }
 
