@@ -1,0 +1,160 @@
+"""Tests of medlab.segmentation (chapter 7) and the chapter's exercise checks."""
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from medlab import segmentation as seg
+
+
+def fake_volume(shape=(48, 52, 30)):
+    """A small ball of 'WM' in 'GM' with a 'CSF' rim, zero outside: a stand-in for MNI152."""
+    x, y, z = np.indices(shape)
+    r = np.sqrt(((x - shape[0] / 2) / 14) ** 2 + ((y - shape[1] / 2) / 17) ** 2
+                + ((z - shape[2] / 2) / 12) ** 2)
+    labels = np.select([r < 0.5, r < 0.8, r < 1.0], [3, 2, 1], 0)
+    image = np.choose(labels, [0.0, 0.4, 0.65, 0.85]).astype(np.float32)
+    return SimpleNamespace(image=image, labels=labels, spacing=(2.0, 2.0, 2.0))
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return seg.brain_slices(context=1, volume=fake_volume())
+
+
+def test_position_split_disjoint_and_covering():
+    train, test = seg.position_split(78)
+    assert np.intersect1d(train, test).size == 0
+    assert np.array_equal(np.union1d(train, test), np.arange(78))
+    assert set(test) == set(range(15, 20)) | set(range(35, 40)) | set(range(55, 60)) | {75, 76, 77}
+
+
+@pytest.mark.parametrize("kwargs", [dict(n_slices=0), dict(n_slices=10, block=0),
+                                    dict(n_slices=10, every=1), dict(n_slices=10, offset=4)])
+def test_position_split_rejects_bad_input(kwargs):
+    with pytest.raises(ValueError, match="position_split"):
+        seg.position_split(**kwargs)
+
+
+def test_brain_slices_shapes_and_split(tiny):
+    n_ch = 3
+    assert tiny["train_images"].shape[1] == n_ch
+    assert tiny["train_images"].shape[2:] == tiny["train_labels"].shape[1:]
+    assert all(s % 16 == 0 for s in tiny["train_images"].shape[2:])
+    assert len(tiny["test_images"]) == len(tiny["test_z"]) > 0
+    assert set(tiny["train_z"]).isdisjoint(tiny["test_z"])
+    # the middle channel is the slice itself
+    box = tiny["box"]
+    z = tiny["test_z"][0]
+    assert np.allclose(tiny["test_images"][0, 1], tiny["volume"][box][:, :, z])
+
+
+def test_brain_slices_rejects_negative_context():
+    with pytest.raises(ValueError, match="context"):
+        seg.brain_slices(context=-1, volume=fake_volume())
+
+
+def test_normalise_in_mask():
+    img = np.array([[0.0, 2.0], [4.0, 6.0]])
+    out = seg.normalise_in_mask(img, img > 1)
+    assert out[0, 0] == 0 and np.isclose(np.median(out[img > 1]), 1.0)
+    with pytest.raises(ValueError, match="empty"):
+        seg.normalise_in_mask(img, np.zeros_like(img, bool))
+    with pytest.raises(ValueError, match="shape"):
+        seg.normalise_in_mask(img, np.ones((3, 3), bool))
+
+
+def test_networks_give_logits_of_the_input_size():
+    import torch
+
+    x = torch.rand(2, 3, 32, 48)
+    for net in (seg.make_unet(3, channels=(4, 8, 16)), seg.make_segnet(3, width=4, levels=2)):
+        assert net(x).shape == (2, 4, 32, 48)
+    assert seg.make_vnet(1)(torch.rand(1, 1, 32, 32)).shape == (1, 4, 32, 32)
+    with pytest.raises(ValueError, match="in_channels"):
+        seg.make_vnet(3)
+    with pytest.raises(ValueError, match="spatial_dims"):
+        seg.make_unet(1, spatial_dims=4)
+
+
+def test_augmentation_keeps_labels_integer(tiny):
+    data = seg.SliceDataset(tiny["train_images"], tiny["train_labels"],
+                            seg.augmentation(flip=1.0, rotate_prob=1.0, bias_prob=1.0))
+    image, label = data[0]
+    assert image.shape == tiny["train_images"].shape[1:]
+    assert label.shape == (1,) + tiny["train_labels"].shape[1:]
+    assert set(np.unique(label.numpy())) <= {0, 1, 2, 3}
+    with pytest.raises(ValueError, match="SliceDataset"):
+        seg.SliceDataset(tiny["train_images"], tiny["train_labels"][:1])
+
+
+def test_augmentation_defaults_are_flips_only():
+    # the chapter's recipe: flips only; rotations, intensity jitter and bias field are options
+    default = seg.augmentation()
+    assert [type(t).__name__ for t in default.transforms] == ["RandFlipd"]
+    full = seg.augmentation(rotate_prob=0.2, intensity=0.05, bias_prob=0.2)
+    assert len(full.transforms) == 5
+    assert seg.TrainConfig().lr == 1e-2 and seg.TrainConfig().augment is True
+
+
+def test_train_unet_accepts_augmentation_settings(tiny):
+    net = seg.make_unet(3, channels=(4, 8))
+    _, history = seg.train_unet(tiny, model=net, epochs=1, batch_size=8,
+                                augment={"rotate_prob": 1.0, "intensity": 0.05})
+    assert np.isfinite(history.train_loss[0])
+
+
+def test_one_epoch_smoke_train_and_predict(tiny):
+    net = seg.make_unet(3, channels=(4, 8, 16))
+    model, history = seg.train_unet(tiny, model=net, epochs=1, batch_size=8, val=True)
+    assert len(history.train_loss) == 1 and np.isfinite(history.train_loss[0])
+    pred = seg.predict_slices(model, tiny["test_images"])
+    assert pred.shape == tiny["test_labels"].shape and pred.max() < 4
+    probs = seg.predict_slices(model, tiny["test_images"], probabilities=True)
+    assert np.allclose(probs.sum(1), 1, atol=1e-5)
+    vol = seg.predict_volume(model, tiny)
+    assert vol.shape == tiny["volume"].shape
+    with pytest.raises(TypeError, match="unknown setting"):
+        seg.train_unet(tiny, model=net, epochs=1, colour="red")
+    with pytest.raises(KeyError, match="train_images"):
+        seg.train_unet({}, epochs=1)
+    with pytest.raises(ValueError, match="predict_slices"):
+        seg.predict_slices(model, tiny["test_images"][0])
+
+
+def test_hd95_slices():
+    a = np.zeros((2, 20, 20), int)
+    a[:, 4:16, 4:16] = 2
+    a[:, 8:12, 8:12] = 3
+    assert np.allclose(seg.hd95_slices(a, a, spacing=(2, 2))[1:], 0)
+    assert np.isnan(seg.hd95_slices(a, a)[0])  # no CSF anywhere
+    b = a.copy()
+    b[:, 4:17, 4:16] = 2
+    b[:, 8:12, 8:12] = 3
+    assert np.isclose(seg.hd95_slices(b, a, spacing=(2, 2))[1], 2.0)
+    with pytest.raises(ValueError, match="hd95_slices"):
+        seg.hd95_slices(a, a[0])
+
+
+def test_checks_accept_right_and_reject_wrong_answers():
+    from medlab.teach import check
+
+    assert check("ch07-dice", (0.8, 0.8))
+    assert not check("ch07-dice", (0.75, 0.8))
+    assert not check("ch07-dice", 0.8)
+
+    def good_split(n):
+        z = np.arange(n)
+        t = (z // 5) % 4 == 3
+        return z[~t], z[t]
+
+    def random_split(n):
+        z = np.random.default_rng(0).permutation(n)
+        return z[n // 4:], z[: n // 4]
+
+    assert check("ch07-split", good_split)
+    assert not check("ch07-split", random_split)
+    assert not check("ch07-split", lambda n: (np.arange(n), np.arange(n // 4)))
+    assert check("ch07-order", lambda m: np.argsort(np.argsort(m)) + 1)
+    assert not check("ch07-order", lambda m: np.array([1, 2, 3]))
