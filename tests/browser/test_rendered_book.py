@@ -352,8 +352,12 @@ def test_search_finds_words(browser, site):
     try:
         for word, expected in queries.items():
             page.goto(f"{site}search.html?q={urllib.parse.quote(word)}", wait_until="load")
+            # Sphinx adds hits one by one, then writes a summary ("Search finished, found
+            # N pages..."): wait for the summary, so that every hit is on the page
             page.wait_for_function(
-                "() => document.querySelectorAll('#search-results li, ul.search li').length > 0",
+                "() => document.querySelectorAll('#search-results li, ul.search li').length > 0"
+                " && [...document.querySelectorAll('.search-summary, #search-results p')]"
+                ".some(p => /\\d/.test(p.innerText))",
                 timeout=TIMEOUT_MS)
             hits = page.eval_on_selector_all("#search-results li a, ul.search li a",
                                              "els => els.map(a => a.href)")
