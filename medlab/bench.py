@@ -24,16 +24,36 @@ ROOT = Path(__file__).resolve().parent.parent
 OUT_DIR = ROOT / "book" / "appendix"
 
 
-def toc_notebooks(root: Path = ROOT) -> list[Path]:
-    """Notebooks listed in ``_toc.yml``, in reading order."""
+def toc_files(root: Path = ROOT, toc: str | Path = "_toc.yml") -> list[str]:
+    """Every file listed in the book's table of contents, in reading order.
+
+    The ``root`` page comes first, then each ``file:`` entry of the parts, chapters and
+    sections, depth first. Each is a path relative to ``root`` (the repository) without
+    suffix, as the toc writes it (``"book/intro"``); a ``.md`` or ``.ipynb`` suffix written in
+    the toc is dropped. ``toc`` is relative to ``root`` unless absolute. Raises
+    ``FileNotFoundError`` when the toc is missing and ``ValueError`` when it is not a
+    jupyter-book toc (no ``root:`` page, a ``file:`` that is not a path); both name the toc.
+    The benchmark (``python -m medlab.bench``) and the tests of the book read it.
+    """
     import yaml
 
-    toc = yaml.safe_load((root / "_toc.yml").read_text())
-    files = []
+    path = Path(root) / toc
+    if not path.is_file():
+        raise FileNotFoundError(f"table of contents not found: {path}")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{path}: not valid YAML ({exc})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("root"), str) or not data["root"]:
+        raise ValueError(f"{path}: expected a jupyter-book table of contents with a "
+                         f"'root:' page, got {type(data).__name__}")
+    files = [data["root"]]
 
     def walk(node):
         if isinstance(node, dict):
             if "file" in node:
+                if not isinstance(node["file"], str) or not node["file"]:
+                    raise ValueError(f"{path}: 'file:' must be a path, got {node['file']!r}")
                 files.append(node["file"])
             for value in node.values():
                 walk(value)
@@ -41,8 +61,13 @@ def toc_notebooks(root: Path = ROOT) -> list[Path]:
             for item in node:
                 walk(item)
 
-    walk(toc)
-    return [root / f"{f}.ipynb" for f in files if (root / f"{f}.ipynb").exists()]
+    walk({key: value for key, value in data.items() if key != "root"})
+    return [f.removesuffix(".md").removesuffix(".ipynb") for f in files]
+
+
+def toc_notebooks(root: Path = ROOT) -> list[Path]:
+    """Notebooks listed in ``_toc.yml``, in reading order (see :func:`toc_files`)."""
+    return [root / f"{f}.ipynb" for f in toc_files(root) if (root / f"{f}.ipynb").exists()]
 
 
 def _children_cpu() -> float:

@@ -5,7 +5,8 @@ Checks
     :func:`exercise_check` that returns ``None`` for a right answer or one sentence saying what
     is wrong, without revealing the answer. A student calls
     ``medlab.teach.check("ch03-otsu", answer)``. :func:`expect_number` and
-    :func:`expect_shape` write such sentences for the common cases. A check may register
+    :func:`expect_shape` write such sentences for the common cases; :func:`as_number` reads
+    an answer as one finite number for checks that compare it with known wrong answers. A check may register
     example answers (``exercise_check(name, right=[...], wrong=[...])``): ``tests/test_teach.py``
     then checks that the right ones pass and the wrong ones fail without naming a right one.
 
@@ -139,6 +140,22 @@ def examples(name: str) -> tuple[list, list]:
     """The (right, wrong) example answers registered with check ``name`` (may be empty)."""
     _load(name)
     return _EXAMPLES.get(name, ([], []))
+
+
+def as_number(answer, what: str = "the value") -> float:
+    """``answer`` as one finite float, for checks that compare it with several wrong answers.
+
+    Raises ``ValueError`` ("<what> should be a single number, got <type>" or "<what> should
+    be finite"), which :func:`feedback` reports as the reason the answer is wrong. Used by the
+    chapters' checks (see ``medlab/checks/ch01.py`` and ``ch04.py``).
+    """
+    try:
+        value = float(answer)
+    except (TypeError, ValueError):
+        raise ValueError(f"{what} should be a single number, got {type(answer).__name__}") from None
+    if not math.isfinite(value):
+        raise ValueError(f"{what} should be finite")
+    return value
 
 
 def expect_number(answer, expected: float, *, what: str = "the value", rtol: float = 0.02,

@@ -14,31 +14,12 @@ import nbformat
 import pytest
 import yaml
 
-from medlab import colab
+from medlab import bench, colab
 
 ROOT = Path(__file__).resolve().parent.parent
 BOOK = ROOT / "book"
 HTML = Path(os.environ.get("MEDLAB_HTML_DIR", BOOK / "_build" / "html"))
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
-
-
-def toc_files() -> list[str]:
-    """Every ``file:`` entry of _toc.yml (the root too), without suffix."""
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    files = [toc["root"]]
-
-    def walk(node):
-        if isinstance(node, dict):
-            if "file" in node:
-                files.append(node["file"])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk({k: v for k, v in toc.items() if k != "root"})
-    return files
 
 
 def book_notebooks() -> list[Path]:
@@ -47,7 +28,8 @@ def book_notebooks() -> list[Path]:
 
 
 def toc_notebooks() -> list[str]:
-    return [f for f in toc_files() if (ROOT / f"{f}.ipynb").exists()]
+    """The notebooks of _toc.yml as docnames (book/01_concepts), in reading order."""
+    return [p.relative_to(ROOT).with_suffix("").as_posix() for p in bench.toc_notebooks(ROOT)]
 
 
 def colab_url(docname: str) -> str:
@@ -86,7 +68,7 @@ def test_first_code_cell_is_the_setup_cell(path):
 
 def test_every_notebook_is_in_the_toc_or_reported():
     """A notebook outside _toc.yml gets no page and no Colab link: say which."""
-    listed = {f"{f}.ipynb" for f in toc_files()}
+    listed = {f"{f}.ipynb" for f in bench.toc_files(ROOT)}
     missing = [p.relative_to(ROOT).as_posix() for p in book_notebooks()
                if p.relative_to(ROOT).as_posix() not in listed]
     if missing:

@@ -135,6 +135,34 @@ def test_read_npz_with_missing_keys_names_file(tmp_path):
         _read_medmnist_npz(path, "breastmnist", "train")
 
 
+def test_standin_split_labels_and_set():
+    from medlab.data.standins import split_labels, standin_set
+
+    sizes = {"train": (3, 5), "val": (1, 2), "test": (2, 2)}
+    rng, labels = split_labels("train", sizes, seed=4, stream=7)
+    assert labels.dtype == np.int64 and np.bincount(labels).tolist() == [3, 5]
+    again_rng, again = split_labels("train", sizes, seed=4, stream=7)
+    np.testing.assert_array_equal(labels, again)
+    assert rng.random() == again_rng.random()  # the stream goes on from the same state
+    expect = np.random.default_rng([4, 0, 7])
+    np.testing.assert_array_equal(labels, np.array([0] * 3 + [1] * 5)[expect.permutation(8)])
+    assert split_labels("val", sizes, 4, 7)[0].random() != split_labels("test", sizes, 4, 7)[0].random()
+    with pytest.raises(ValueError, match=r"split must be one of \('train', 'val', 'test'\)"):
+        split_labels("holdout", sizes, 0, 7)
+
+    images, masks = np.zeros((2, 28, 28), np.uint8), np.zeros((2, 28, 28), bool)
+    s = standin_set("breastmnist", "val", images, np.array([0, 1]), masks, source="src", seed=np.int64(2),
+                    reason="offline", imitates="BreastMNIST", render_size=56, extra=[1])
+    assert isinstance(s, data.ImageSet) and s.synthetic and s.split == "val" and s.masks is masks
+    assert s.class_names == ["malignant", "benign/normal"] and "SYNTHETIC" in s.tag
+    assert list(s.info.items()) == [("reason", "offline"), ("seed", 2), ("imitates", "BreastMNIST"),
+                                    ("render_size", 56), ("extra", [1])]
+    assert type(s.info["seed"]) is int
+    with pytest.raises(KeyError):
+        standin_set("nosuchmnist", "val", images, np.array([0, 1]), masks, source="", seed=0,
+                    reason="", imitates="", render_size=28)
+
+
 def test_load_wdbc():
     wdbc = data.load_wdbc()
     assert wdbc.X.shape == (569, 30) and wdbc.X.dtype == np.float64

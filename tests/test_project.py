@@ -48,29 +48,53 @@ def test_book_extra_covers_what_chapters_import():
 
 
 def test_toc_lists_every_chapter_and_only_existing_files():
-    toc_files = {f for f in _toc_files()}
+    toc_files = set(bench.toc_files(ROOT))
     for f in toc_files:
         assert any((ROOT / f"{f}{ext}").exists() for ext in (".md", ".ipynb")), f
     for nb in NOTEBOOKS:
         assert f"book/{nb.stem}" in toc_files, f"{nb.name} is not in _toc.yml"
 
 
-def _toc_files():
-    found = []
+def test_toc_files_walks_parts_chapters_and_sections_in_reading_order(tmp_path):
+    (tmp_path / "_toc.yml").write_text(
+        "format: jb-book\n"
+        "root: book/intro\n"
+        "parts:\n"
+        "  - caption: One\n"
+        "    chapters:\n"
+        "      - file: book/01_a\n"
+        "        sections:\n"
+        "          - file: book/01_a_more.md\n"
+        "            sections:\n"
+        "              - file: book/01_a_deeper\n"
+        "          - url: https://example.org\n"
+        "      - file: book/02_b.ipynb\n"
+        "  - caption: Two\n"
+        "    chapters:\n"
+        "      - file: book/appendix/glossary\n")
+    assert bench.toc_files(tmp_path) == [
+        "book/intro", "book/01_a", "book/01_a_more", "book/01_a_deeper", "book/02_b",
+        "book/appendix/glossary"]
+    # a toc without parts, and one given by its own path
+    (tmp_path / "other.yml").write_text("root: intro\nchapters:\n  - file: ch1\n  - file: ch2\n")
+    assert bench.toc_files(tmp_path, "other.yml") == ["intro", "ch1", "ch2"]
+    # toc_notebooks keeps the entries that are notebooks, in the toc's order
+    (tmp_path / "book" / "appendix").mkdir(parents=True)
+    for name in ("02_b", "01_a_deeper", "appendix/glossary"):
+        (tmp_path / "book" / f"{name}.ipynb").write_text("{}")
+    assert bench.toc_notebooks(tmp_path) == [tmp_path / "book" / f"{n}.ipynb"
+                                             for n in ("01_a_deeper", "02_b", "appendix/glossary")]
 
-    def walk(node):
-        if isinstance(node, dict):
-            for key in ("file", "root"):
-                if key in node:
-                    found.append(node[key])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
 
-    walk(yaml.safe_load((ROOT / "_toc.yml").read_text()))
-    return found
+def test_toc_files_errors_name_the_toc(tmp_path):
+    with pytest.raises(FileNotFoundError, match=re.escape(str(tmp_path / "_toc.yml"))):
+        bench.toc_files(tmp_path)
+    bad = {"list.yml": "- file: a\n", "noroot.yml": "chapters:\n  - file: a\n",
+           "broken.yml": "root: [unclosed\n", "badfile.yml": "root: intro\nchapters:\n  - file: 3\n"}
+    for name, text in bad.items():
+        (tmp_path / name).write_text(text)
+        with pytest.raises(ValueError, match=re.escape(str(tmp_path / name))):
+            bench.toc_files(tmp_path, name)
 
 
 def test_bench_lists_notebooks_in_reading_order():

@@ -277,6 +277,25 @@ def test_expect_number_and_shape():
     assert "got a list" in teach.expect_shape([1], (1,))
 
 
+def test_as_number_reads_one_finite_number_and_names_the_answer():
+    import numpy as np
+
+    assert teach.as_number("0.25", "F1") == 0.25
+    assert teach.as_number(np.float32(2.0)) == 2.0 and type(teach.as_number(3)) is float
+    with pytest.raises(ValueError, match=r"^F1 should be a single number, got str$"):
+        teach.as_number("abc", "F1")
+    with pytest.raises(ValueError, match=r"^the length should be a single number, got list$"):
+        teach.as_number([1, 2], "the length")
+    for bad in (float("inf"), -np.inf, float("nan")):
+        with pytest.raises(ValueError, match=r"^the value should be finite$"):
+            teach.as_number(bad)
+    # the chapters' checks report it as the reason (ch01 and ch04 use it)
+    assert teach.feedback("ch04-contrast", "abc") == (
+        "the answer could not be checked: the contrast should be a single number, got str.")
+    assert teach.feedback("ch01-f1", float("inf")) == (
+        "the answer could not be checked: F1 should be finite.")
+
+
 GARBAGE = [None, "not an answer", object(), float("nan")]
 SENTENCE_END = re.compile(r"[.!?](?=\s|$)")
 

@@ -4,22 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from medlab.teach import exercise_check
-
-
-def _number(answer, name):
-    try:
-        value = float(answer)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} should be a single number, got {type(answer).__name__}") from None
-    if not np.isfinite(value):
-        raise ValueError(f"{name} should be finite")
-    return value
+from medlab.teach import as_number, exercise_check
 
 
 @exercise_check("ch01-f1")
 def _f1(answer):
-    f1 = _number(answer, "F1")
+    f1 = as_number(answer, "F1")
     if not 0 <= f1 <= 1:
         return "F1 lies between 0 and 1; check that you divided by the right counts."
     if abs(f1 - 0.6) < 5e-3:
@@ -52,7 +42,7 @@ def _validation_scores():
 
 @exercise_check("ch01-threshold")
 def _threshold(answer):
-    t = _number(answer, "the threshold")
+    t = as_number(answer, "the threshold")
     if not 0 < t < 1:
         return "a threshold on a probability lies strictly between 0 and 1."
     p_val, y_val = _validation_scores()

@@ -2,24 +2,12 @@
 
 from __future__ import annotations
 
-import numpy as np
-
-from medlab.teach import exercise_check
-
-
-def _number(answer, name):
-    try:
-        value = float(answer)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} should be a single number, got {type(answer).__name__}") from None
-    if not np.isfinite(value):
-        raise ValueError(f"{name} should be finite")
-    return value
+from medlab.teach import as_number, exercise_check
 
 
 @exercise_check("ch04-contrast")
 def _contrast(answer):
-    value = _number(answer, "the contrast")
+    value = as_number(answer, "the contrast")
     if value < 0:
         return "contrast is a weighted sum of squares; it cannot be negative."
     if abs(value - 14 / 24) < 1e-3:
@@ -33,7 +21,7 @@ def _contrast(answer):
 
 @exercise_check("ch04-hog-length")
 def _hog_length(answer):
-    value = _number(answer, "the length")
+    value = as_number(answer, "the length")
     if value == 5940:
         return None
     if value == 16 * 12 * 9:

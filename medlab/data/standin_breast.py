@@ -27,8 +27,9 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
+from medlab.data.standins import split_labels, standin_set
+
 SPLIT_SIZES = {"train": (147, 399), "val": (21, 57), "test": (42, 114)}  # (malignant, benign)
-_SPLIT_INDEX = {"train": 0, "val": 1, "test": 2}
 SIZE = 28
 RENDER = 56  # render at 2× and average down, as the real data were downsampled
 _PX = RENDER / 112  # pixel lengths below are written for a 112-pixel render
@@ -127,16 +128,8 @@ def load_standin(split: str = "train", seed: int = 0, reason: str = ""):
     streams, so they share no image. ``reason`` (why the real data were not used) is kept in
     ``info``. Chapter 6 explains the stand-in; chapter 11 uses its masks.
     """
-    from medlab.data.loaders import ImageSet
-
-    if split not in SPLIT_SIZES:
-        raise ValueError(f"load_standin: split must be one of {tuple(SPLIT_SIZES)}, "
-                         f"got {split!r}")
-    n_mal, n_ben = SPLIT_SIZES[split]
-    n = n_mal + n_ben
-    rng = np.random.default_rng([int(seed), _SPLIT_INDEX[split], 20231106])
-    labels = np.array([0] * n_mal + [1] * n_ben, dtype=np.int64)
-    labels = labels[rng.permutation(n)]
+    rng, labels = split_labels(split, SPLIT_SIZES, seed, 20231106)
+    n = len(labels)
 
     # speckle for every image at once: |smoothed complex Gaussian|, mean 1
     field = rng.normal(size=(2, n, RENDER, RENDER))
@@ -174,12 +167,7 @@ def load_standin(split: str = "train", seed: int = 0, reason: str = ""):
         masks[i] = small_mask
         attributes.append(attrs)
 
-    from medlab.data.standins import CLASS_NAMES
-
-    return ImageSet(
-        images=images, labels=labels, split=split, source=SOURCE, synthetic=True,
-        class_names=list(CLASS_NAMES["breastmnist"]), masks=masks,
-        info={"reason": reason, "seed": int(seed), "imitates": "BreastMNIST (MedMNIST v2)",
-              "render_size": RENDER, "attributes": attributes,
-              "label_meaning": "0 = malignant, 1 = benign/normal (as in MedMNIST)"},
-    )
+    return standin_set("breastmnist", split, images, labels, masks, source=SOURCE, seed=seed,
+                       reason=reason, imitates="BreastMNIST (MedMNIST v2)", render_size=RENDER,
+                       attributes=attributes,
+                       label_meaning="0 = malignant, 1 = benign/normal (as in MedMNIST)")

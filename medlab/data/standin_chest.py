@@ -29,8 +29,9 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
+from medlab.data.standins import split_labels, standin_set
+
 SPLIT_SIZES = {"train": (1214, 3494), "val": (135, 389), "test": (234, 390)}  # (normal, pneumonia)
-_SPLIT_INDEX = {"train": 0, "val": 1, "test": 2}
 SIZE = 28
 RENDER = 28  # rendered at the final size: cheap, and blurred like a downsampled film
 SOURCE = "synthetic stand-in for PneumoniaMNIST (medlab, offline)"
@@ -143,16 +144,8 @@ def load_standin(split: str = "train", seed: int = 0, reason: str = ""):
     ``masks`` marks where a pneumonia image's opacity is visible (empty for normal films).
     Chapter 8 explains the stand-in.
     """
-    from medlab.data.loaders import ImageSet
-    from medlab.data.standins import CLASS_NAMES
-
-    if split not in SPLIT_SIZES:
-        raise ValueError(f"load_standin: split must be one of {tuple(SPLIT_SIZES)}, "
-                         f"got {split!r}")
-    n_normal, n_pneu = SPLIT_SIZES[split]
-    n = n_normal + n_pneu
-    rng = np.random.default_rng([int(seed), _SPLIT_INDEX[split], 20240808])
-    labels = np.array([0] * n_normal + [1] * n_pneu, dtype=np.int64)[rng.permutation(n)]
+    rng, labels = split_labels(split, SPLIT_SIZES, seed, 20240808)
+    n = len(labels)
     images = np.empty((n, SIZE, SIZE), dtype=np.uint8)
     masks = np.empty((n, SIZE, SIZE), dtype=bool)
     for lo in range(0, n, 2048):  # chunks keep memory small
@@ -160,9 +153,6 @@ def load_standin(split: str = "train", seed: int = 0, reason: str = ""):
         img, opacity = _render(rng, labels[lo:hi])
         images[lo:hi] = np.clip(np.round(img * 255), 0, 255).astype(np.uint8)
         masks[lo:hi] = opacity > 0.05
-    return ImageSet(
-        images=images, labels=labels, split=split, source=SOURCE, synthetic=True,
-        class_names=list(CLASS_NAMES["pneumoniamnist"]), masks=masks,
-        info={"reason": reason, "seed": int(seed), "imitates": "PneumoniaMNIST (MedMNIST v2)",
-              "render_size": RENDER, "label_meaning": "0 = normal, 1 = pneumonia"},
-    )
+    return standin_set("pneumoniamnist", split, images, labels, masks, source=SOURCE, seed=seed,
+                       reason=reason, imitates="PneumoniaMNIST (MedMNIST v2)", render_size=RENDER,
+                       label_meaning="0 = normal, 1 = pneumonia")

@@ -38,6 +38,8 @@ from urllib.parse import urldefrag, urlparse
 import pytest
 import yaml
 
+from medlab.bench import toc_files, toc_notebooks
+
 ROOT = Path(__file__).resolve().parents[2]
 HTML = Path(os.environ.get("MEDLAB_HTML_DIR", ROOT / "book" / "_build" / "html")).resolve()
 SHOTS = HTML.parent / "screenshots"
@@ -49,25 +51,12 @@ TIMEOUT_MS = 60_000
 
 # ----------------------------------------------------------------------------- what to expect
 def toc_docnames() -> list[str]:
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    names = [toc["root"]]
-
-    def walk(node):
-        if isinstance(node, dict):
-            if "file" in node:
-                names.append(node["file"])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(toc.get("parts", toc.get("chapters", [])))
-    return [n.removesuffix(".md").removesuffix(".ipynb") for n in names]
+    """Every page of _toc.yml (the root first) as a docname, in reading order."""
+    return toc_files(ROOT)
 
 
 def notebook_docnames() -> list[str]:
-    return [n for n in toc_docnames() if (ROOT / f"{n}.ipynb").exists()]
+    return [p.relative_to(ROOT).with_suffix("").as_posix() for p in toc_notebooks(ROOT)]
 
 
 def colab_url(docname: str) -> str:
