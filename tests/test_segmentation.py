@@ -76,6 +76,38 @@ def test_networks_give_logits_of_the_input_size():
         seg.make_vnet(3)
     with pytest.raises(ValueError, match="spatial_dims"):
         seg.make_unet(1, spatial_dims=4)
+    with pytest.raises(ValueError, match="norm"):
+        seg.make_unet(1, norm="layer")
+
+
+def test_unet_normalisation_choice():
+    from torch import nn
+
+    def norm_types(net):
+        return {type(m) for m in net.modules() if isinstance(m, nn.BatchNorm2d | nn.InstanceNorm2d)}
+
+    assert norm_types(seg.make_unet(1, channels=(4, 8))) == {nn.BatchNorm2d}
+    assert norm_types(seg.make_unet(1, channels=(4, 8), norm="instance")) == {nn.InstanceNorm2d}
+
+
+def test_flip_tta_is_the_mean_of_both_mirror_images():
+    import torch
+
+    class LeftBright(torch.nn.Module):  # class 1 where the pixel lies in the left half
+        def __init__(self):
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.zeros(1))
+
+        def forward(self, x):
+            left = torch.full_like(x[:, :1], -10.0)
+            left[:, :, : x.shape[2] // 2] = 10.0
+            return torch.cat([-left, left], 1) + 0 * self.w
+
+    images = np.random.default_rng(0).random((2, 1, 8, 6)).astype(np.float32)
+    plain = seg.predict_slices(LeftBright(), images, probabilities=True)
+    tta = seg.predict_slices(LeftBright(), images, probabilities=True, flip_tta=True)
+    assert plain[0, 1, 0, 0] > 0.99 and plain[0, 1, -1, 0] < 0.01  # not symmetric
+    assert np.allclose(tta, 0.5, atol=1e-6)  # a flip-symmetric average of the two
 
 
 def test_augmentation_keeps_labels_integer(tiny):
