@@ -55,6 +55,18 @@ def top_point(saliency) -> tuple[int, int]:
     return int(rows[i]), int(cols[i])
 
 
+def _maps_and_masks(saliency, masks, caller):
+    """Saliency maps as float (n, H, W) and masks as bool (n, H, W); one 2-D pair becomes n=1."""
+    saliency = np.asarray(saliency, dtype=float)
+    masks = np.asarray(masks).astype(bool)
+    if saliency.ndim == 2:
+        saliency, masks = saliency[None], masks[None]
+    if saliency.ndim != 3 or saliency.shape != masks.shape:
+        raise ValueError(f"{caller}: saliency {saliency.shape} and masks {masks.shape} "
+                         f"must both be (n, H, W)")
+    return saliency, masks
+
+
 def pointing_game(saliency, masks, *, tolerance: int = 1) -> np.ndarray:
     """Pointing game (Zhang et al. 2018): does each map's maximum fall on the true region?
 
@@ -65,13 +77,7 @@ def pointing_game(saliency, masks, *, tolerance: int = 1) -> np.ndarray:
     """
     from scipy import ndimage
 
-    saliency = np.asarray(saliency, dtype=float)
-    masks = np.asarray(masks)
-    if saliency.ndim == 2:
-        saliency, masks = saliency[None], masks[None]
-    if saliency.ndim != 3 or saliency.shape != masks.shape:
-        raise ValueError(f"pointing_game: saliency {saliency.shape} and masks {masks.shape} "
-                         f"must both be (n, H, W)")
+    saliency, masks = _maps_and_masks(saliency, masks, "pointing_game")
     if tolerance < 0:
         raise ValueError(f"pointing_game: tolerance must be >= 0, got {tolerance}")
     masks = masks.astype(bool)
@@ -93,13 +99,7 @@ def energy_in_mask(saliency, masks) -> np.ndarray:
     "energy-based pointing game" of Wang et al. 2020). A map that ignores the lesion scores
     the lesion's area fraction on average; a perfect one scores 1. Returns (n,). Chapter 11.
     """
-    saliency = np.asarray(saliency, dtype=float)
-    masks = np.asarray(masks, dtype=bool)
-    if saliency.ndim == 2:
-        saliency, masks = saliency[None], masks[None]
-    if saliency.ndim != 3 or saliency.shape != masks.shape:
-        raise ValueError(f"energy_in_mask: saliency {saliency.shape} and masks {masks.shape} "
-                         f"must both be (n, H, W)")
+    saliency, masks = _maps_and_masks(saliency, masks, "energy_in_mask")
     pos = np.clip(saliency, 0, None)
     total = pos.sum(axis=(1, 2))
     inside = (pos * masks).sum(axis=(1, 2))
