@@ -133,4 +133,13 @@ def test_notebook_anatomy(path):
     # claims are checked in hidden assert cells
     hidden = [c for c in code if "remove-cell" in c.metadata.get("tags", [])]
     assert any("assert" in c.source for c in hidden)
+    # ... and never shown: a visible cell made only of asserts (and comments) is a claims cell
+    # that lost its tag, and the rendered page would show the reader the book's own checks
+    for i, c in enumerate(code):
+        lines = [ln for ln in c.source.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+        tags = c.metadata.get("tags", [])
+        if lines and all(ln.startswith(("assert", " ", ")")) for ln in lines) \
+                and lines[0].startswith("assert"):
+            assert {"remove-cell", "remove-input"} & set(tags), \
+                f"code cell {i} holds only asserts but is not tagged remove-cell"
     assert nb.metadata["kernelspec"]["name"] == "python3"
