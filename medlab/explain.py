@@ -80,7 +80,6 @@ def pointing_game(saliency, masks, *, tolerance: int = 1) -> np.ndarray:
     saliency, masks = _maps_and_masks(saliency, masks, "pointing_game")
     if tolerance < 0:
         raise ValueError(f"pointing_game: tolerance must be >= 0, got {tolerance}")
-    masks = masks.astype(bool)
     empty = ~masks.any(axis=(1, 2))
     if empty.any():
         raise ValueError(f"pointing_game: masks {np.flatnonzero(empty)[:5].tolist()} are empty; "
