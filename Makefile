@@ -19,7 +19,7 @@ export MEDLAB_STATIC_WIDGETS := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 export OMP_NUM_THREADS ?= 2
 
-.PHONY: book test setup lint unit notebooks build-strict browser bench student clean
+.PHONY: book test setup lint unit notebooks build-strict browser bench robust student clean
 
 book: setup
 	$(JB_BUILD)
@@ -61,6 +61,12 @@ browser: setup
 
 bench: setup
 	$(BIN)/python -m medlab.bench
+
+# The robustness run (a benchmark, not a test; about an hour on 2 cores): every chapter under
+# seeds 0, 1, 2 x 1 and 2 threads; every assert must pass under each. A subset:
+#   make robust CHAPTERS="book/07_brain_segmentation.ipynb book/11_interpretability.ipynb"
+robust: setup
+	$(BIN)/python -m medlab.bench $(CHAPTERS) --seeds 0 1 2 --threads 1 2
 
 student: setup
 	$(BIN)/python -m medlab.teach student book student

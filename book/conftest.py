@@ -7,7 +7,9 @@
    ``execute_notebooks: cache`` finds the unchanged notebook there and renders the stored
    outputs instead of executing it again (a notebook with a failing cell is not stored, so
    the build executes it and reports the failure);
-2. measures each notebook's wall time and its kernel's CPU time, collects the figures the
+2. collects only the chapters listed in ``_toc.yml``, never the copies a build leaves under
+   ``book/_build`` (rendered sources, executed notebooks), so each chapter runs once;
+3. measures each notebook's wall time and its kernel's CPU time, collects the figures the
    chapter recorded with :func:`medlab.results.record`, and writes them to
    ``book/_build/results/run.json`` (``python -m medlab.bench --from-run`` turns that file
    into the "Results and timings" table).
@@ -28,9 +30,25 @@ CACHE = Path(os.environ.get("MEDLAB_NB_CACHE", BUILD / ".jupyter_cache"))
 RESULTS = BUILD / "results"
 
 _outputs: dict[str, dict[int, list]] = defaultdict(dict)
-_failed: set[str] = set()
+_failed: dict[str, list[dict]] = defaultdict(list)
 _ncells: dict[str, int] = {}
 _clock: dict[str, dict] = {}
+
+
+def _toc_chapters() -> set[Path]:
+    from medlab.bench import toc_notebooks
+
+    return {p.resolve() for p in toc_notebooks(BUILD.parent.parent)}
+
+
+def pytest_ignore_collect(collection_path, config):
+    """Collect the chapters of ``_toc.yml`` only: not ``_build``, checkpoints or drafts."""
+    path = Path(collection_path).resolve()
+    if path.is_dir():
+        return True if path.name in {"_build", ".ipynb_checkpoints"} else None
+    if path.suffix == ".ipynb":
+        return True if path not in _toc_chapters() else None
+    return None
 
 
 def pytest_configure(config):
@@ -75,13 +93,27 @@ def pytest_runtest_makereport(item, call):
         return
     report = outcome.get_result()
     path = str(item.parent.fspath)
-    if report.when == "call":
-        if report.failed:
-            _failed.add(path)
-        else:
-            _outputs[path][item.cell_num] = list(item.test_outputs or [])
-    elif report.when == "setup" and report.failed:
-        _failed.add(path)
+    if report.failed:
+        _failed[path].append(_failure(item, report))
+    elif report.when == "call":
+        _outputs[path][item.cell_num] = list(item.test_outputs or [])
+
+
+def _failure(item, report) -> dict:
+    """The failing cell's index (among code cells, as nbval counts), error and last line."""
+    from medlab.bench import _last_line
+
+    text = report.longreprtext or ""
+    match = None
+    for line in reversed(text.splitlines()):
+        stripped = _last_line(line)
+        if stripped and not set(stripped) <= set("-=_ "):
+            match = stripped
+            break
+    ename = match.split(":", 1)[0] if match and ":" in match else (match or "error")
+    tags = item.cell.get("metadata", {}).get("tags", []) if hasattr(item, "cell") else []
+    return {"cell": item.cell_num, "ename": ename, "message": match or "",
+            "assert": "remove-cell" in tags and "assert" in getattr(item.cell, "source", "")}
 
 
 def pytest_collection_finish(session):
@@ -113,6 +145,8 @@ def _store(path: str, outputs: dict[int, list]) -> None:
 
 
 def _write_run() -> None:
+    from medlab.bench import error_summary
+
     chapters = {}
     for path, clock in sorted(_clock.items()):
         stem = Path(path).stem
@@ -120,7 +154,8 @@ def _write_run() -> None:
         chapters[stem] = {
             "wall_s": round(clock.get("end", clock["start"]) - clock["start"], 1),
             "cpu_s": round(clock["cpu"], 1) if "cpu" in clock else None,
-            "error": "a cell failed under nbval" if path in _failed else None,
+            "error": error_summary(_failed.get(path, [])),
+            "errors": _failed.get(path, []),
             "figures": json.loads(figures_file.read_text()) if figures_file.exists() else {},
         }
     (RESULTS / "run.json").write_text(json.dumps({"chapters": chapters}, indent=1) + "\n")

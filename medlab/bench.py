@@ -1,8 +1,14 @@
 """The benchmark: execute each chapter, time it, and collect the figures it recorded.
 
 ``python -m medlab.bench [book/NN_name.ipynb ...]`` runs the given notebooks (default: all in
-``_toc.yml``), writes ``book/appendix/results.json`` and the markdown table that the book's
+``_toc.yml``), writes ``book/appendix/results.json`` and the markdown tables that the book's
 "Results and timings" page includes. Timings are measured here and never asserted in tests.
+
+``python -m medlab.bench --seeds 0 1 2 --threads 1 2 [notebooks]`` is the robustness run
+(``make robust``): each chapter runs under every seed (``MEDLAB_SEED``) and every thread count
+(``OMP_NUM_THREADS``), every cell runs even after one fails, and the results record, for each
+recorded figure, its median and range over the runs, and which cells (assert cells above all)
+failed under which setting. A claim that fails under one setting is too fragile to print.
 """
 
 from __future__ import annotations
@@ -12,7 +18,9 @@ import datetime as dt
 import json
 import os
 import platform
+import re
 import resource
+import statistics
 import sys
 import tempfile
 import time
@@ -75,28 +83,90 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def run_notebook(path: Path, results_dir: Path, timeout: int = 1200) -> dict:
-    """Execute one notebook in a fresh kernel; returns its wall and CPU seconds."""
+def _last_line(text: str) -> str:
+    text = re.sub(r"\x1b\[[0-9;]*m", "", text or "").strip()
+    return text.splitlines()[-1].strip()[:300] if text else ""
+
+
+def cell_errors(nb) -> list[dict]:
+    """The code cells of an executed notebook that raised, skipping ``raises-exception`` cells.
+
+    Each entry: ``cell`` (index among code cells, as nbval counts them), ``ename``, ``message``
+    (the last line of the error) and ``assert`` (True for a hidden claims cell, one tagged
+    ``remove-cell`` that holds an ``assert``).
+    """
+    errors = []
+    for i, cell in enumerate(c for c in nb.cells if c.cell_type == "code"):
+        tags = cell.get("metadata", {}).get("tags", [])
+        if "raises-exception" in tags:
+            continue
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "error":
+                errors.append({"cell": i, "ename": out.get("ename", ""),
+                               "message": _last_line(out.get("evalue", "")),
+                               "assert": "remove-cell" in tags and "assert" in cell.source})
+                break
+    return errors
+
+
+def error_summary(errors: list[dict]) -> str | None:
+    """One line for a table: the first failing cell, its error and message, and how many more."""
+    if not errors:
+        return None
+    first = errors[0]
+    more = f" (+{len(errors) - 1} more cells)" if len(errors) > 1 else ""
+    kind = "assert cell" if first.get("assert") else "cell"
+    return f"{kind} {first['cell']}: {first['ename']}: {first['message']}{more}"
+
+
+def run_notebook(path: Path, results_dir: Path, timeout: int = 1200,
+                 env: dict | None = None) -> dict:
+    """Execute one notebook in a fresh kernel; returns its wall and CPU seconds and its errors.
+
+    Every cell runs even when an earlier one failed, so that ``errors`` lists each failing cell
+    (see :func:`cell_errors`); a cell that times out, or a kernel that dies, ends the run and is
+    reported as such. ``env`` adds environment variables for the kernel (``MEDLAB_SEED``,
+    ``OMP_NUM_THREADS``...). The kernel finds this Python's ``bin`` first on its ``PATH``, so
+    the benchmark works when started as ``.venv/bin/python -m medlab.bench`` without an
+    activated environment.
+    """
     import nbformat
     from nbclient import NotebookClient
 
     nb = nbformat.read(path, as_version=4)
     env_before = dict(os.environ)
     os.environ.update({"MEDLAB_RESULTS_DIR": str(results_dir), "MEDLAB_PROGRESS": "text",
-                       "MEDLAB_STATIC_WIDGETS": "1"})
+                       "MEDLAB_STATIC_WIDGETS": "1",
+                       "PATH": os.pathsep.join([str(Path(sys.executable).parent),
+                                                os.environ.get("PATH", "")])})
+    os.environ.update({k: str(v) for k, v in (env or {}).items()})
+    os.environ.pop("MPLBACKEND", None)  # the kernel's inline backend draws the figures
+    current = {"cell": None}
+    code_index = {id(c): i for i, c in enumerate(c for c in nb.cells if c.cell_type == "code")}
+
+    def on_cell_start(cell, cell_index, **kwargs):
+        current["cell"] = code_index.get(id(cell))
+
     cpu0, t0 = _children_cpu(), time.perf_counter()
-    error = None
+    fatal = None
     try:
-        NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_error_names=[],
+        NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
+                       on_cell_start=on_cell_start,
                        resources={"metadata": {"path": str(path.parent)}}).execute()
-    except Exception as exc:  # the benchmark reports a failing chapter and goes on
-        error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+    except Exception as exc:  # a timeout or a dead kernel: report it and go on
+        name = type(exc).__name__
+        what = (f"timed out after {timeout} s" if "Timeout" in name
+                else _last_line(str(exc)) or "the kernel stopped")
+        fatal = {"cell": current["cell"], "ename": name, "message": what, "assert": False}
     finally:
         os.environ.clear()
         os.environ.update(env_before)
+    errors = cell_errors(nb)
+    if fatal is not None:
+        errors.append(fatal)
     return {"wall_s": round(time.perf_counter() - t0, 1),
-            "cpu_s": round(_children_cpu() - cpu0, 1), "error": error,
-            "stderr_cells": stderr_cells(nb)}
+            "cpu_s": round(_children_cpu() - cpu0, 1), "error": error_summary(errors),
+            "errors": errors, "stderr_cells": stderr_cells(nb)}
 
 
 def stderr_cells(nb) -> list[int]:
@@ -109,20 +179,50 @@ def stderr_cells(nb) -> list[int]:
     return bad
 
 
-def markdown_table(results: dict) -> str:
-    lines = [f"Measured on {results['machine']} on {results['date']} "
-             f"(CPU time is the kernel's, with the worker processes it started).", "",
-             "| chapter | wall time (s) | CPU time (s) | recorded figures |",
-             "|---|---:|---:|---|"]
-    for name, row in results["chapters"].items():
-        figures = "; ".join(
-            f"{k}: {_fmt(v['value'])}{(' ' + v['unit']) if v['unit'] else ''}"
-            for k, v in row["figures"].items()) or "—"
-        if row.get("error"):
-            figures = f"**failed**: {row['error']}"
-        cpu = "—" if row.get("cpu_s") is None else row["cpu_s"]
-        lines.append(f"| {name} | {row['wall_s']} | {cpu} | {figures} |")
-    return "\n".join(lines) + "\n"
+VERSIONED = ("torch", "monai", "scikit-learn", "scikit-image", "numpy", "jupyter-book")
+
+
+def versions() -> dict[str, str]:
+    """Versions of Python and of the libraries whose release changes a chapter's numbers."""
+    from importlib import metadata
+
+    found = {"python": platform.python_version()}
+    for name in VERSIONED:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = "not installed"
+    return found
+
+
+def machine() -> str:
+    """A one-line description of this machine: cores, CPU model, GPU."""
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return (f"{os.cpu_count()} CPU cores ({model}, {platform.machine()}), "
+            f"{'a GPU' if _cuda_available() else 'no GPU'}")
+
+
+def spread(runs: list[dict]) -> dict:
+    """Per recorded figure: median, min, max and count over the runs (numbers only)."""
+    names: dict[str, list] = {}
+    units: dict[str, str] = {}
+    for run in runs:
+        for name, entry in run.get("figures", {}).items():
+            value = entry.get("value")
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                continue
+            names.setdefault(name, []).append(value)
+            units[name] = entry.get("unit", "")
+    return {name: {"median": statistics.median(vals), "min": min(vals), "max": max(vals),
+                   "n": len(vals), "unit": units[name]}
+            for name, vals in names.items()}
 
 
 def _fmt(value):
@@ -131,17 +231,151 @@ def _fmt(value):
     return str(value)
 
 
+def _versions_line(results: dict) -> str:
+    v = results.get("versions") or {}
+    return ", ".join(f"{k} {val}" for k, val in v.items())
+
+
+def markdown_table(results: dict) -> str:
+    """The "Results and timings" tables: timings, figures with their spread, robustness."""
+    robust = (results.get("robustness") or {}).get("chapters", {})
+    if not results.get("chapters"):
+        return "No benchmark run recorded yet: `make bench` makes one.\n"
+    lines = [f"Measured on {results['machine']} on {results['date']}"
+             + (f" with {_versions_line(results)}" if results.get("versions") else "")
+             + " (CPU time is the kernel's, with the worker processes it started).", "",
+             "| chapter | wall time (s) | CPU time (s) | status |", "|---|---:|---:|---|"]
+    for name, row in results["chapters"].items():
+        cpu = "—" if row.get("cpu_s") is None else row["cpu_s"]
+        status = f"**failed**: {row['error']}" if row.get("error") else "ran, every check passed"
+        lines.append(f"| {name} | {row['wall_s']} | {cpu} | {status} |")
+    meta = results.get("robustness") or {}
+    n_runs = len(meta.get("seeds", [])) * len(meta.get("threads", []))
+    lines += ["", "| chapter | figure | this run | median [min–max] over the robustness run "
+              "| unit |", "|---|---|---:|---:|---|"]
+    for name, row in results["chapters"].items():
+        spreads = robust.get(name, {}).get("figures", {})
+        for fig, entry in row.get("figures", {}).items():
+            s = spreads.get(fig)
+            rng = (f"{_fmt(s['median'])} [{_fmt(s['min'])}–{_fmt(s['max'])}]"
+                   + (f" ({s['n']} of {n_runs} runs)" if n_runs and s["n"] != n_runs else "")
+                   if s else "—")
+            lines.append(f"| {name} | {fig} | {_fmt(entry['value'])} | {rng} | "
+                         f"{entry.get('unit') or ''} |")
+    return "\n".join(lines) + "\n"
+
+
+def robustness_table(results: dict) -> str:
+    """The robustness run: settings, time, and every cell that failed under some setting."""
+    meta = results.get("robustness")
+    if not meta:
+        return ("No robustness run recorded yet: `make robust` (or `python -m medlab.bench "
+                "--seeds 0 1 2 --threads 1 2`) makes one.\n")
+    settings = [f"seed {s} × {t} thread{'s' if t > 1 else ''}"
+                for s in meta["seeds"] for t in meta["threads"]]
+    lines = [f"Robustness run of {meta['date']} on {meta['machine']}"
+             + (f" with {_versions_line(meta)}" if meta.get("versions") else "")
+             + f": {len(settings)} settings ({', '.join(settings)}); "
+             f"{meta.get('wall_s', 0) / 60:.0f} min of wall time in all.", "",
+             "| chapter | runs | wall time (s), median [min–max] | failing cells |",
+             "|---|---:|---:|---|"]
+    for name, row in meta["chapters"].items():
+        runs = row["runs"]
+        walls = [r["wall_s"] for r in runs]
+        fails = [f"seed {r['seed']}, {r['threads']} thr: {error_summary(r['errors'])}"
+                 for r in runs if r.get("errors")]
+        wall = (f"{statistics.median(walls):.0f} [{min(walls):.0f}–{max(walls):.0f}]"
+                if walls else "—")
+        lines.append(f"| {name} | {len(runs)} | {wall} | "
+                     f"{'<br>'.join(fails) if fails else 'none: every assert passed'} |")
+    return "\n".join(lines) + "\n"
+
+
+def _run_with_figures(path: Path, env: dict | None = None) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        row = run_notebook(path, Path(tmp), env=env)
+        figures = {}
+        for f in sorted(Path(tmp).glob("*.json")):
+            figures.update(json.loads(f.read_text()))
+    row["figures"] = figures
+    return row
+
+
+def _order(chapters: dict) -> dict:
+    order = [p.stem for p in toc_notebooks()]
+    return dict(sorted(chapters.items(),
+                       key=lambda kv: order.index(kv[0]) if kv[0] in order else 99))
+
+
+def _write(results: dict, out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = out / "results.json.tmp"
+    tmp.write_text(json.dumps(results, indent=1) + "\n")
+    tmp.replace(out / "results.json")
+    (out / "results_table.md").write_text(markdown_table(results))
+    (out / "robustness_table.md").write_text(robustness_table(results))
+
+
+def robustness(notebooks: list[Path], seeds: list[int], threads: list[int], out: Path,
+               results: dict) -> int:
+    """Run each notebook under every seed × thread count; record spreads and failing cells."""
+    previous = results.get("robustness") or {}
+    same = previous.get("seeds") == seeds and previous.get("threads") == threads
+    meta = {"date": dt.date.today().isoformat(), "machine": machine(), "versions": versions(),
+            "seeds": seeds, "threads": threads,
+            "chapters": dict(previous.get("chapters", {})) if same else {}}
+    results["robustness"] = meta
+    t_all = time.perf_counter()
+    failed = 0
+    for path in notebooks:
+        runs = []
+        for seed in seeds:
+            for n in threads:
+                print(f"running {path.name} with seed {seed}, {n} thread(s) ...", flush=True)
+                env = {"MEDLAB_SEED": seed, "OMP_NUM_THREADS": n, "MKL_NUM_THREADS": n,
+                       "OPENBLAS_NUM_THREADS": n}
+                row = _run_with_figures(path, env)
+                runs.append({"seed": seed, "threads": n, "wall_s": row["wall_s"],
+                             "cpu_s": row["cpu_s"], "errors": row["errors"],
+                             "figures": {k: {"value": v["value"], "unit": v.get("unit", "")}
+                                         for k, v in row["figures"].items()}})
+                print(f"  {row['wall_s']} s wall" + (f", FAILED {row['error']}"
+                                                     if row["error"] else ", every cell passed"),
+                      flush=True)
+        failed += any(r["errors"] for r in runs)
+        meta["chapters"][path.stem] = {"runs": runs, "figures": spread(runs)}
+        meta["chapters"] = _order(meta["chapters"])
+        meta["wall_s"] = round(previous.get("wall_s", 0) * same
+                               + time.perf_counter() - t_all, 1)
+        _write(results, out)
+    print(f"wrote {out / 'results.json'}, results_table.md and robustness_table.md")
+    return 1 if failed else 0
+
+
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m medlab.bench", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m medlab.bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("notebooks", nargs="*", type=Path)
     parser.add_argument("--out", type=Path, default=OUT_DIR)
     parser.add_argument("--from-run", type=Path, metavar="RUN_JSON",
                         help="take the timings and figures of a `make test` run "
                              "(book/_build/results/run.json) instead of executing again")
+    parser.add_argument("--seeds", type=int, nargs="+", metavar="SEED",
+                        help="robustness run: run each chapter under each of these seeds...")
+    parser.add_argument("--threads", type=int, nargs="+", metavar="N",
+                        help="... and each of these thread counts (default: 1 2)")
     args = parser.parse_args(argv)
     notebooks = [p.resolve() for p in args.notebooks] or toc_notebooks()
+    for path in notebooks:
+        if not path.exists():
+            parser.error(f"{path}: no such notebook")
     out_json = args.out / "results.json"
     previous = json.loads(out_json.read_text()) if out_json.exists() else {"chapters": {}}
+    if args.seeds is not None or args.threads is not None:
+        seeds, threads = args.seeds or [0, 1, 2], args.threads or [1, 2]
+        if any(s < 0 for s in seeds) or any(t < 1 for t in threads):
+            parser.error("--seeds must be >= 0 and --threads >= 1")
+        return robustness(notebooks, seeds, threads, args.out, previous)
     chapters = dict(previous.get("chapters", {}))
     if args.from_run:
         if not args.from_run.exists():
@@ -149,34 +383,17 @@ def main(argv=None) -> int:
         chapters.update(json.loads(args.from_run.read_text())["chapters"])
         notebooks = []
     for path in notebooks:
-        if not path.exists():
-            parser.error(f"{path}: no such notebook")
-        with tempfile.TemporaryDirectory() as tmp:
-            print(f"running {path.name} ...", flush=True)
-            row = run_notebook(path, Path(tmp))
-            figures = {}
-            for f in sorted(Path(tmp).glob("*.json")):
-                figures.update(json.loads(f.read_text()))
-        row["figures"] = figures
+        print(f"running {path.name} ...", flush=True)
+        row = _run_with_figures(path)
         chapters[path.stem] = row
-        print(f"  {row['wall_s']} s wall, {row['cpu_s']} s CPU, {len(figures)} figures"
+        print(f"  {row['wall_s']} s wall, {row['cpu_s']} s CPU, {len(row['figures'])} figures"
               + (f", ERROR {row['error']}" if row["error"] else "")
               + (f", stderr in code cells {row['stderr_cells']}" if row["stderr_cells"] else ""),
               flush=True)
-    order = [p.stem for p in toc_notebooks()]
-    chapters = dict(sorted(chapters.items(),
-                           key=lambda kv: order.index(kv[0]) if kv[0] in order else 99))
-    results = {
-        "date": dt.date.today().isoformat(),
-        "machine": f"{os.cpu_count()} CPU cores, {platform.machine()}, Python "
-                   f"{platform.python_version()}, "
-                   f"{'a GPU' if _cuda_available() else 'no GPU'}",
-        "chapters": chapters,
-    }
-    args.out.mkdir(parents=True, exist_ok=True)
-    out_json.write_text(json.dumps(results, indent=1) + "\n")
-    (args.out / "results_table.md").write_text(markdown_table(results))
-    print(f"wrote {out_json} and results_table.md")
+    results = {**previous, "date": dt.date.today().isoformat(), "machine": machine(),
+               "versions": versions(), "chapters": _order(chapters)}
+    _write(results, args.out)
+    print(f"wrote {out_json}, results_table.md and robustness_table.md")
     return 1 if any(r.get("error") for r in chapters.values()) else 0
 
 

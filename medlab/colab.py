@@ -27,7 +27,8 @@ if importlib.util.find_spec("medlab") is None:
                     f"medlab[book] @ git+{{REPO}}"], check=True)
 import medlab
 
-device = medlab.setup(seed=0)'''
+device = medlab.setup(seed=0)
+SEED = medlab.seed()  # 0, or $MEDLAB_SEED: every random choice below derives from it'''
 
 
 def repository_url(config_path: str | Path = ROOT / "_config.yml") -> str:

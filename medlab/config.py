@@ -73,14 +73,53 @@ def seed_everything(seed: int = 0) -> None:
         torch.cuda.manual_seed_all(seed)
 
 
+_SEED: int | None = None
+
+
+def _env_seed() -> int | None:
+    value = os.environ.get("MEDLAB_SEED", "").strip()
+    if not value:
+        return None
+    try:
+        seed = int(value)
+    except ValueError:
+        raise ValueError(f"MEDLAB_SEED must be a non-negative integer, got {value!r}") from None
+    if seed < 0:
+        raise ValueError(f"MEDLAB_SEED must be a non-negative integer, got {value!r}")
+    return seed
+
+
+def seed() -> int:
+    """The chapter's seed: the one :func:`setup` used, else ``$MEDLAB_SEED``, else 0.
+
+    Every random choice of a chapter (splits, initial weights, noise) derives from it, so that
+    ``MEDLAB_SEED=1`` reruns the whole chapter under another draw; the robustness run
+    (``python -m medlab.bench --seeds 0 1 2``) checks that the chapter's claims survive.
+    """
+    if _SEED is not None:
+        return _SEED
+    env = _env_seed()
+    return 0 if env is None else env
+
+
 def setup(seed: int = 0, *, quiet: bool = False):
     """Set up a chapter: seed everything, apply the book's plot style, report the device.
 
-    Returns the torch device (or ``None`` when torch is not installed).
+    ``$MEDLAB_SEED``, when set, replaces ``seed`` (the set-up cell stays the same in every
+    chapter; :func:`seed` returns the one in use). Returns the torch device (or ``None`` when
+    torch is not installed).
     """
+    global _SEED
     from medlab import __version__
     from medlab.viz import use_style
 
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"setup: seed must be a non-negative integer, got {seed!r}")
+    env = _env_seed()
+    origin = ""
+    if env is not None:
+        seed, origin = env, " (from MEDLAB_SEED)"
+    _SEED = seed
     seed_everything(seed)
     use_style()
     try:
@@ -88,5 +127,5 @@ def setup(seed: int = 0, *, quiet: bool = False):
     except ImportError:
         dev = None
     if not quiet:
-        print(f"medlab {__version__} | device: {dev} | scale: {scale()} | seed: {seed}")
+        print(f"medlab {__version__} | device: {dev} | scale: {scale()} | seed: {seed}{origin}")
     return dev

@@ -99,13 +99,15 @@ def _check_importable(fn) -> None:
 
 
 def launch(fn, world_size: int = 2, args: tuple = (), *, backend: str | None = "auto",
-           timeout: float = 120.0, group_timeout: float = 30.0, threads: int | None = 1,
+           timeout: float = 900.0, group_timeout: float = 300.0, threads: int | None = 1,
            host: str = "127.0.0.1", echo: bool = False) -> list:
     """Run ``fn(rank, world_size, *args)`` on ``world_size`` spawned processes (chapter 10).
 
     ``backend``: ``"auto"`` (nccl with GPUs, gloo on the CPU), ``"gloo"``, ``"nccl"``, or
     ``None`` for no process group (e.g. Hogwild workers that share memory instead).
-    ``timeout``: seconds for the whole launch; ``group_timeout``: seconds a collective may wait.
+    ``timeout``: seconds for the whole launch; ``group_timeout``: seconds a collective may wait
+    (both generous: on a loaded machine a rank may wait long for its peer; a run that exceeds
+    them raises :class:`TimeoutError` saying so).
     ``threads``: torch threads per worker (1 keeps two workers on two cores fair).
     Returns the list of the workers' return values (loaded with ``weights_only=True``, so
     return tensors, numbers, strings, lists and dicts of them). ``echo`` prints each worker's

@@ -118,7 +118,10 @@ def test_colab_link_of_each_notebook_page(docname):
 # Run the set-up cell in a fresh interpreter where medlab cannot be imported: the editable
 # install's finder is taken off sys.meta_path and the repository off sys.path. `pip` is a fake
 # (subprocess.run is patched): it records the command and "installs" medlab by putting the
-# finder back. No network, nothing installed.
+# finder back. No network, nothing installed. Only `python -m pip install` is faked: every
+# other command goes to the real subprocess.run, because libraries call it too (matplotlib
+# runs `fc-list` when it builds its font cache, which a new machine does on first import;
+# the test runs with an empty MPLCONFIGDIR so that it always does).
 RUNNER = textwrap.dedent("""
     import importlib, importlib.util, json, subprocess, sys
     from pathlib import Path
@@ -140,14 +143,15 @@ RUNNER = textwrap.dedent("""
             return real_find_spec(name, package)
         importlib.util.find_spec = find_spec
     before = importlib.util.find_spec("medlab") is None
-    calls = []
+    calls, real_run = [], subprocess.run
 
     def fake_run(cmd, *args, **kwargs):
+        if not (isinstance(cmd, (list, tuple)) and list(cmd[1:4]) == ["-m", "pip", "install"]):
+            return real_run(cmd, *args, **kwargs)
         calls.append(list(cmd))
-        if list(cmd[1:4]) == ["-m", "pip", "install"]:
-            sys.path.append(str(root))  # what a real install would make importable
-            installed.append(True)
-            importlib.invalidate_caches()
+        sys.path.append(str(root))  # what a real install would make importable
+        installed.append(True)
+        importlib.invalidate_caches()
         return subprocess.CompletedProcess(cmd, 0)
 
     subprocess.run = fake_run
@@ -160,7 +164,10 @@ RUNNER = textwrap.dedent("""
 
 
 def run_setup_cell(source: str, cwd: Path, hide: bool = True) -> dict:
-    env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONNOUSERSITE": "1"}
+    # an empty matplotlib config/cache dir: the font cache is built, as on a new machine
+    (cwd / "mplconfig").mkdir(exist_ok=True)
+    env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONNOUSERSITE": "1",
+           "MPLCONFIGDIR": str(cwd / "mplconfig")}
     proc = subprocess.run([sys.executable, "-c", RUNNER, str(ROOT), "hide" if hide else "keep"],
                           input=source, cwd=cwd, capture_output=True, text=True, timeout=300, env=env)
     assert proc.returncode == 0, proc.stderr

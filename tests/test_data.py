@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import warnings
 
 import numpy as np
 import pytest
@@ -126,6 +127,34 @@ def test_load_medmnist_offline_error_and_bad_arguments(free_port, tmp_path):
         load_medmnist("breastmnist", "training")
     with pytest.raises(ValueError, match="offline"):
         load_medmnist("breastmnist", "train", offline="maybe")
+
+
+def test_medlab_offline_error_makes_the_loader_raise(free_port, tmp_path, monkeypatch):
+    url = f"http://127.0.0.1:{free_port}/x.npz"  # nothing listens there
+    monkeypatch.setenv("MEDLAB_OFFLINE", "error")
+    with pytest.raises(DownloadError, match="breastmnist"):
+        load_medmnist("breastmnist", "test", cache_dir=tmp_path, url=url)
+    monkeypatch.setenv("MEDLAB_OFFLINE", "sometimes")
+    with pytest.raises(ValueError, match="MEDLAB_OFFLINE"):
+        load_medmnist("breastmnist", "test", cache_dir=tmp_path, url=url)
+
+
+def test_fallback_to_the_standin_is_loud(http_server, tmp_path, monkeypatch):
+    """A 404 (or no network) gives the stand-in with a warning that says why and what to do."""
+    from medlab.data import loaders
+
+    base, _ = http_server  # serves nothing: every request is a 404
+    monkeypatch.delenv("MEDLAB_OFFLINE", raising=False)
+    monkeypatch.setattr(loaders, "_ANNOUNCED", set())
+    with pytest.warns(UserWarning, match="SYNTHETIC STAND-IN") as caught:
+        test = load_medmnist("breastmnist", "test", cache_dir=tmp_path, url=f"{base}/x.npz")
+    message = str(caught[0].message)
+    assert test.synthetic and "404" in message
+    assert "python -m medlab.data fetch breastmnist" in message and str(tmp_path) in message
+    assert not list(tmp_path.glob("*.npz")), "a failed download left a file behind"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # said once per data set, not once per split
+        load_medmnist("breastmnist", "val", cache_dir=tmp_path, url=f"{base}/x.npz")
 
 
 def test_read_npz_with_missing_keys_names_file(tmp_path):

@@ -9,6 +9,7 @@ to a clearly labelled synthetic stand-in when offline.
 
 from __future__ import annotations
 
+import os
 import warnings
 from dataclasses import dataclass, field
 
@@ -120,31 +121,98 @@ def load_mni152_tissue(resolution: int = 2) -> VolumeSet:
     )
 
 
-def load_medmnist(name: str, split: str = "train", *, offline: str = "standin",
+OFFLINE_MODES = ("standin", "error")
+_ANNOUNCED: set[str] = set()
+
+
+def offline_mode(offline: str | None = None) -> str:
+    """What a loader does when real data cannot be fetched: ``"standin"`` or ``"error"``.
+
+    ``offline`` wins when given; otherwise ``$MEDLAB_OFFLINE`` (for whoever builds the book
+    online and wants the real data or a failure, never a silent stand-in); default
+    ``"standin"``.
+    """
+    value = offline if offline is not None else (
+        os.environ.get("MEDLAB_OFFLINE", "").strip().lower() or "standin")
+    if value not in OFFLINE_MODES:
+        where = "offline" if offline is not None else "MEDLAB_OFFLINE"
+        raise ValueError(f"load_medmnist: {where} must be one of {OFFLINE_MODES}, got {value!r}")
+    return value
+
+
+def announce_standin(name: str, reason: str, cache: str) -> str:
+    """Say loudly, once per data set and process, that a stand-in replaces ``name``.
+
+    In a notebook the warning is a visible box in the output (not stderr, which the strict
+    build refuses); elsewhere it is a :class:`UserWarning`. Returns the message.
+    """
+    message = (f"{name}: the real data set could not be fetched, so this run uses medlab's "
+               f"SYNTHETIC STAND-IN (not patients). Why: {reason} To use the real data, run "
+               f"`python -m medlab.data fetch {name}` on a machine with a network (or copy the "
+               f"file into {cache}), then rerun. Set MEDLAB_OFFLINE=error to fail instead.")
+    if name in _ANNOUNCED:
+        return message
+    _ANNOUNCED.add(name)
+    try:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+    except ImportError:
+        shell = None
+    if shell is not None and type(shell).__name__ == "ZMQInteractiveShell":
+        import html
+
+        from IPython.display import HTML, display
+
+        display(HTML('<div class="admonition warning" style="border-left:4px solid #e69500;'
+                     'background:#fff4e0;padding:0.5em 1em;margin:0.5em 0">'
+                     '<p class="admonition-title"><b>⚠ Synthetic stand-in data</b></p>'
+                     f"<p>{html.escape(message)}</p></div>"),
+                metadata={"medlab": "standin-warning"})
+    else:
+        warnings.warn(message, UserWarning, stacklevel=3)
+    return message
+
+
+def load_medmnist(name: str, split: str = "train", *, offline: str | None = None,
                   cache_dir=None, url=None, seed: int = 0) -> ImageSet:
     """One split of a MedMNIST v2 data set (28×28), without the ``medmnist`` package.
 
     The ``.npz`` comes from the official record through :func:`medlab.data.fetch` (MD5
-    checked, cached under ``MEDLAB_DATA``). When it cannot be fetched, ``offline="standin"``
-    returns the book's synthetic stand-in of the same shape and class balance, marked
-    ``synthetic=True``, and ``offline="error"`` raises. Chapters 6 and 8.
+    checked, cached under ``MEDLAB_DATA``). When it cannot be fetched (no network, an HTTP
+    error, a timeout, a bad checksum), ``offline="standin"`` returns the book's synthetic
+    stand-in of the same shape and class balance, marked ``synthetic=True``, and says so
+    loudly (:func:`announce_standin`); ``offline="error"`` raises :class:`DownloadError`.
+    ``offline=None`` takes ``$MEDLAB_OFFLINE`` (default ``"standin"``). Chapters 6 and 8.
     """
     if split not in SPLITS:
         raise ValueError(f"load_medmnist: split must be one of {SPLITS}, got {split!r}")
-    if offline not in ("standin", "error"):
-        raise ValueError(f"load_medmnist: offline must be 'standin' or 'error', got {offline!r}")
+    mode = offline_mode(offline)
     entry = get(name)
     try:
         path = fetch(entry, cache_dir=cache_dir, url=url, progress=False)
     except DownloadError as exc:
-        if offline == "error":
+        if mode == "error":
             raise
         from medlab.data import standins
 
         if name not in standins.STANDINS:
             raise DownloadError(f"{exc} (and medlab has no stand-in for {name!r})") from exc
+        from medlab.config import data_dir
+
+        cache = cache_dir if cache_dir is not None else data_dir()
+        announce_standin(name, _short_reason(exc), str(cache))
         return standins.STANDINS[name](split=split, seed=seed, reason=str(exc))
     return _read_medmnist_npz(path, name, split)
+
+
+def _short_reason(exc: Exception) -> str:
+    cause = exc.__cause__
+    while cause is not None and cause.__cause__ is not None:
+        cause = cause.__cause__
+    text = f"{type(cause).__name__}: {cause}" if cause is not None else str(exc)
+    text = " ".join(text.split())
+    return (text[:240] + "…" if len(text) > 240 else text).rstrip(".") + "."
 
 
 def _read_medmnist_npz(path, name: str, split: str) -> ImageSet:
