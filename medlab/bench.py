@@ -88,6 +88,15 @@ def _last_line(text: str) -> str:
     return text.splitlines()[-1].strip()[:300] if text else ""
 
 
+def _failing_line(traceback: list[str]) -> str:
+    """The source line IPython marks with ``---->`` (for a bare ``assert`` without message)."""
+    for frame in reversed(traceback or []):
+        for line in re.sub(r"\x1b\[[0-9;]*m", "", frame).splitlines():
+            if line.lstrip().startswith("---->"):
+                return line.split("---->", 1)[1].strip().lstrip("0123456789").strip()[:300]
+    return ""
+
+
 def cell_errors(nb) -> list[dict]:
     """The code cells of an executed notebook that raised, skipping ``raises-exception`` cells.
 
@@ -103,7 +112,8 @@ def cell_errors(nb) -> list[dict]:
         for out in cell.get("outputs", []):
             if out.get("output_type") == "error":
                 errors.append({"cell": i, "ename": out.get("ename", ""),
-                               "message": _last_line(out.get("evalue", "")),
+                               "message": _last_line(out.get("evalue", ""))
+                               or _failing_line(out.get("traceback", [])),
                                "assert": "remove-cell" in tags and "assert" in cell.source})
                 break
     return errors

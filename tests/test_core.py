@@ -38,6 +38,27 @@ def test_setup_reports_device(capsys):
     assert "device:" in capsys.readouterr().out
 
 
+def test_medlab_seed_overrides_the_setup_cell(monkeypatch, capsys):
+    monkeypatch.delenv("MEDLAB_SEED", raising=False)
+    medlab.setup(seed=0)
+    assert medlab.seed() == 0
+    a = torch.rand(3)
+    monkeypatch.setenv("MEDLAB_SEED", "2")
+    medlab.setup(seed=0)  # the set-up cell of every chapter
+    assert medlab.seed() == 2 and "seed: 2 (from MEDLAB_SEED)" in capsys.readouterr().out
+    b = torch.rand(3)
+    config.seed_everything(2)
+    assert torch.equal(b, torch.rand(3)) and not torch.equal(a, b)
+    for bad in ("-1", "one", "1.5"):
+        monkeypatch.setenv("MEDLAB_SEED", bad)
+        with pytest.raises(ValueError, match="MEDLAB_SEED"):
+            medlab.setup()
+    monkeypatch.delenv("MEDLAB_SEED")
+    with pytest.raises(ValueError, match="seed"):
+        medlab.setup(seed=-3)
+    medlab.setup(seed=0, quiet=True)
+
+
 def test_record_writes_json(monkeypatch, tmp_path):
     monkeypatch.setenv("MEDLAB_RESULTS_DIR", str(tmp_path))
     results.record("chXX", "F1", np.float64(0.5), unit="", note="test")

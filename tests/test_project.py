@@ -108,8 +108,99 @@ def test_bench_table_formats_figures_and_errors():
         "chapters": {"01_concepts": {"wall_s": 1.0, "cpu_s": 2.0, "error": None,
                                      "figures": {"F1": {"value": 0.91234, "unit": "",
                                                         "note": ""}}},
+                     "02_x": {"wall_s": 1.0, "cpu_s": 1.0, "error": "boom", "figures": {}}},
+        "robustness": {"seeds": [0, 1], "threads": [1], "chapters": {"01_concepts": {
+            "figures": {"F1": {"median": 0.9, "min": 0.85, "max": 0.95, "n": 2}}}}}})
+    assert "| 01_concepts | F1 | 0.912 | 0.900 [0.850–0.950] |" in table
+    assert "**failed**: boom" in table
+
+
+def _run(seed, threads, value, errors=()):
+    return {"seed": seed, "threads": threads, "wall_s": 10.0 + seed, "errors": list(errors),
+            "figures": {"F1": {"value": value, "unit": ""}, "data": {"value": "synthetic"}}}
+
+
+def test_spread_and_robustness_table_name_failing_cells():
+    runs = [_run(0, 1, 0.9), _run(1, 1, 0.8),
+            _run(2, 1, 0.7, [{"cell": 12, "ename": "AssertionError", "message": "T = 1.3",
+                              "assert": True}])]
+    spread = bench.spread(runs)
+    assert spread == {"F1": {"median": 0.8, "min": 0.7, "max": 0.9, "n": 3, "unit": ""}}
+    table = bench.robustness_table({"robustness": {
+        "date": "2026-01-01", "machine": "2 cores", "seeds": [0, 1, 2], "threads": [1],
+        "wall_s": 600, "chapters": {"11_x": {"runs": runs, "figures": spread}}}})
+    assert "seed 2, 1 thr: assert cell 12: AssertionError: T = 1.3" in table
+    assert "3 settings" in table and "| 11_x | 3 | 11 [10–12] |" in table
+    assert "No robustness run" in bench.robustness_table({"chapters": {}})
+
+
+def test_cell_errors_skip_expected_errors_and_mark_assert_cells():
+    nb = nbformat.v4.new_notebook()
+    error = {"output_type": "error", "ename": "AssertionError", "evalue": "x is 1\n",
+             "traceback": []}
+    nb.cells = [nbformat.v4.new_code_cell("x = 1"),
+                nbformat.v4.new_code_cell("assert x == 2, 'x is 1'",
+                                          metadata={"tags": ["remove-cell"]}),
+                nbformat.v4.new_markdown_cell("text"),
+                nbformat.v4.new_code_cell("1 / 0", metadata={"tags": ["raises-exception"]}),
+                nbformat.v4.new_code_cell("y")]
+    nb.cells[1].outputs = [nbformat.NotebookNode(error)]
+    nb.cells[3].outputs = [nbformat.NotebookNode({**error, "ename": "ZeroDivisionError"})]
+    nb.cells[4].outputs = [nbformat.NotebookNode(
+        {**error, "ename": "NameError", "evalue": "\x1b[0;31mname 'y' is not defined"})]
+    errors = bench.cell_errors(nb)
+    assert errors == [
+        {"cell": 1, "ename": "AssertionError", "message": "x is 1", "assert": True},
+        {"cell": 3, "ename": "NameError", "message": "name 'y' is not defined", "assert": False}]
+    assert bench.error_summary(errors) == "assert cell 1: AssertionError: x is 1 (+1 more cells)"
+    assert bench.error_summary([]) is None
+
+
+def test_run_notebook_records_the_failing_cell_under_a_setting(tmp_path):
+    """A real kernel, with the seed and thread count of a robustness run in its environment."""
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    nb.cells = [nbformat.v4.new_code_cell(
+                    "import os\nseed = int(os.environ['MEDLAB_SEED'])\n"
+                    "threads = os.environ['OMP_NUM_THREADS']"),
+                nbformat.v4.new_code_cell("assert seed != 2, f'fails under seed {seed}'",
+                                          metadata={"tags": ["remove-cell"]}),
+                nbformat.v4.new_code_cell("print(threads)"),
+                nbformat.v4.new_code_cell("assert seed < 2", metadata={"tags": ["remove-cell"]})]
+    path = tmp_path / "nb.ipynb"
+    nbformat.write(nb, path)
+    ok = bench.run_notebook(path, tmp_path, env={"MEDLAB_SEED": 1, "OMP_NUM_THREADS": 1})
+    assert ok["errors"] == [] and ok["error"] is None
+    bad = bench.run_notebook(path, tmp_path, env={"MEDLAB_SEED": 2, "OMP_NUM_THREADS": 1})
+    assert bad["errors"] == [{"cell": 1, "ename": "AssertionError",
+                              "message": "fails under seed 2", "assert": True},
+                             {"cell": 3, "ename": "AssertionError",  # no message: its line
+                              "message": "assert seed < 2", "assert": True}]
+
+
+def test_nbval_collects_only_the_chapters_of_the_toc():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("book_conftest", ROOT / "book" / "conftest.py")
+    conftest = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(conftest)
+    chapter = ROOT / "book" / "01_concepts.ipynb"
+    assert conftest.pytest_ignore_collect(chapter, None) is None
+    for copy in (ROOT / "book" / "_build" / "jupyter_execute" / "book" / "01_concepts.ipynb",
+                 ROOT / "book" / "_build" / "html" / "_sources" / "book" / "01_concepts.ipynb",
+                 ROOT / "book" / "draft.ipynb"):
+        assert conftest.pytest_ignore_collect(copy, None) is True
+
+
+def test_bench_table_without_robustness_run():
+    table = bench.markdown_table({
+        "machine": "2 cores", "date": "2026-01-01",
+        "chapters": {"01_concepts": {"wall_s": 1.0, "cpu_s": 2.0, "error": None,
+                                     "figures": {"F1": {"value": 0.91234, "unit": "",
+                                                        "note": ""}}},
                      "02_x": {"wall_s": 1.0, "cpu_s": 1.0, "error": "boom", "figures": {}}}})
-    assert "F1: 0.912" in table and "**failed**: boom" in table
+    assert "| 01_concepts | F1 | 0.912 | — |  |" in table and "**failed**: boom" in table
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
