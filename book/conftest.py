@@ -110,9 +110,9 @@ def _failure(item, report) -> dict:
         if stripped and not set(stripped) <= set("-=_ "):
             match = stripped
             break
-    ename = match.split(":", 1)[0] if match and ":" in match else (match or "error")
+    ename, _, message = (match or "error").partition(":")
     tags = item.cell.get("metadata", {}).get("tags", []) if hasattr(item, "cell") else []
-    return {"cell": item.cell_num, "ename": ename, "message": match or "",
+    return {"cell": item.cell_num, "ename": ename.strip(), "message": message.strip(),
             "assert": "remove-cell" in tags and "assert" in getattr(item.cell, "source", "")}
 
 
