@@ -323,12 +323,14 @@ def main(argv=None) -> int:
     parser.add_argument("--out", dest="checkpoint", default=None,
                         help="rank 0 saves the trained model here (torch.save)")
     parser.add_argument("--backend", choices=["auto", "gloo", "nccl"], default="auto")
-    parser.add_argument("--timeout", type=float, default=60.0,
+    parser.add_argument("--timeout", type=float, default=300.0,
                         help="seconds a collective may wait for the other processes")
     ns = parser.parse_args(argv)
     rank = int(os.environ.get("RANK", 0))
     world_size = int(os.environ.get("WORLD_SIZE", 1))
-    backend = default_backend() if ns.backend == "auto" else ns.backend
+    # one GPU per process on this node for nccl (torchrun sets LOCAL_WORLD_SIZE), else gloo
+    backend = (default_backend(int(os.environ.get("LOCAL_WORLD_SIZE", 1)))
+               if ns.backend == "auto" else ns.backend)
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", 1)))
     if world_size > 1:
         if backend == "nccl":

@@ -43,11 +43,20 @@ def free_port(host: str = "127.0.0.1") -> int:
         return sock.getsockname()[1]
 
 
-def default_backend() -> str:
-    """``"nccl"`` when CUDA GPUs are present, else ``"gloo"`` (the CPU backend)."""
+def default_backend(world_size: int = 1) -> str:
+    """``"nccl"`` when there is a CUDA GPU for each of ``world_size`` processes, else ``"gloo"``.
+
+    NCCL refuses two ranks on one GPU, which is what a single-GPU machine (Colab) would give
+    two processes; there the workers use gloo and train on the CPU (chapter 10).
+    """
     import torch
 
-    return "nccl" if torch.cuda.is_available() else "gloo"
+    if not isinstance(world_size, int) or world_size < 1:
+        raise ValueError(f"default_backend: world_size must be a positive integer, "
+                         f"got {world_size!r}")
+    if torch.cuda.is_available() and torch.cuda.device_count() >= world_size:
+        return "nccl"
+    return "gloo"
 
 
 def _worker(fn, rank, world_size, args, backend, host, port, outdir, group_timeout, threads):
@@ -103,7 +112,7 @@ def launch(fn, world_size: int = 2, args: tuple = (), *, backend: str | None = "
            host: str = "127.0.0.1", echo: bool = False) -> list:
     """Run ``fn(rank, world_size, *args)`` on ``world_size`` spawned processes (chapter 10).
 
-    ``backend``: ``"auto"`` (nccl with GPUs, gloo on the CPU), ``"gloo"``, ``"nccl"``, or
+    ``backend``: ``"auto"`` (nccl with one GPU per process, else gloo), ``"gloo"``, ``"nccl"``, or
     ``None`` for no process group (e.g. Hogwild workers that share memory instead).
     ``timeout``: seconds for the whole launch; ``group_timeout``: seconds a collective may wait
     (both generous: on a loaded machine a rank may wait long for its peer; a run that exceeds
@@ -122,7 +131,7 @@ def launch(fn, world_size: int = 2, args: tuple = (), *, backend: str | None = "
         raise ValueError(f"launch: timeouts must be positive, got {timeout}, {group_timeout}")
     _check_importable(fn)
     if backend == "auto":
-        backend = default_backend()
+        backend = default_backend(world_size)
     if backend not in (None, "gloo", "nccl"):
         raise ValueError(f"launch: backend must be 'auto', 'gloo', 'nccl' or None, got {backend!r}")
     ctx = mp.get_context("spawn")

@@ -94,9 +94,41 @@ def test_torchrun_runs_the_script(tmp_path, data):
 
 @pytest.mark.parametrize("name, right, wrong", [
     ("ch10-bubble", 3 / 11, 3 / 8),
-    ("ch10-global-batch", (128, 7), (64, 7)),
+    ("ch10-global-batch", (128, 8), (128, 7)),
     ("ch10-int8-ratio", 3.965, 4.0),
 ])
 def test_chapter_checks(name, right, wrong):
     assert check(name, right) is True
     assert check(name, wrong) is False
+
+
+def test_global_batch_answer_is_what_torch_does():
+    """The exercise's answer, from torch itself: the sampler's drop_last only evens out the
+    ranks; the DataLoader keeps its short last batch unless its own drop_last is set."""
+    from torch.utils.data import DataLoader, TensorDataset
+    from torch.utils.data.distributed import DistributedSampler
+
+    data = TensorDataset(torch.arange(1000))
+    steps = {}
+    for loader_drop in (False, True):
+        lengths = {len(DataLoader(data, batch_size=16, drop_last=loader_drop,
+                                  sampler=DistributedSampler(data, num_replicas=8, rank=rank,
+                                                             drop_last=True)))
+                   for rank in range(8)}
+        assert len(lengths) == 1
+        steps[loader_drop] = lengths.pop()
+    assert steps == {False: 8, True: 7}
+    assert check("ch10-global-batch", (8 * 16, steps[False])) is True
+
+
+@pytest.mark.parametrize("gpus, world, expected", [
+    (0, 2, "gloo"), (1, 1, "nccl"), (1, 2, "gloo"), (2, 2, "nccl"), (4, 2, "nccl")])
+def test_backend_needs_one_gpu_per_process(monkeypatch, gpus, world, expected):
+    """One GPU (Colab) and two processes: NCCL would refuse two ranks on one GPU; use gloo."""
+    from medlab import distributed
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: gpus > 0)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: gpus)
+    assert distributed.default_backend(world) == expected
+    with pytest.raises(ValueError, match="world_size"):
+        distributed.default_backend(0)
