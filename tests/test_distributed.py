@@ -92,6 +92,38 @@ def test_torchrun_runs_the_script(tmp_path, data):
     assert _max_diff(single["params"], list(model.parameters())) < 1e-12
 
 
+def test_two_torchrun_agents_rendezvous_as_two_nodes(tmp_path, data):
+    """Two `torchrun --nnodes=2` agents on this machine, as two nodes would run: they meet at
+    a c10d rendezvous on 127.0.0.1, train together, and match one process to rounding."""
+    endpoint = f"127.0.0.1:{free_port()}"
+    env = dict(os.environ, OMP_NUM_THREADS="1", GLOO_SOCKET_IFNAME="lo")
+    agents = []
+    for node in range(2):
+        ckpt = tmp_path / f"node{node}.pt"
+        command = [sys.executable, "-m", "torch.distributed.run", "--nnodes=2",
+                   "--nproc_per_node=1", "--rdzv-backend=c10d", f"--rdzv-endpoint={endpoint}",
+                   "--rdzv-id=medlab-test", "-m", "medlab.ddp_train", "--steps", "8",
+                   "--dtype", "float64", "--out", str(ckpt)]
+        agents.append(subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                       text=True, env=env))
+    try:
+        outs = [agent.communicate(timeout=300) for agent in agents]
+    finally:
+        for agent in agents:
+            agent.kill()
+    for agent, (out, err) in zip(agents, outs):
+        assert agent.returncode == 0, err[-3000:]
+    assert any("world_size=2" in out for out, _ in outs)
+    saved = [p for p in tmp_path.glob("node*.pt")]
+    assert saved, "neither node wrote the checkpoint"
+    state = torch.load(saved[0], weights_only=True)
+    single = ddp_train.train(ddp_train.Config(steps=8, dtype="float64"), data=data)
+    model = ddp_train.make_model(dtype="float64")
+    model.load_state_dict(state["model"])
+    assert state["step"] == 8
+    assert _max_diff(single["params"], list(model.parameters())) < 1e-12
+
+
 @pytest.mark.parametrize("name, right, wrong", [
     ("ch10-bubble", 3 / 11, 3 / 8),
     ("ch10-global-batch", (128, 8), (128, 7)),
