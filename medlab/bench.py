@@ -236,6 +236,8 @@ def spread(runs: list[dict]) -> dict:
 
 
 def _fmt(value):
+    if isinstance(value, float) and value.is_integer() and abs(value) >= 10:
+        return f"{value:.0f}"  # a count or an HU value, not a fraction
     if isinstance(value, float):
         return f"{value:.2e}" if value and abs(value) < 1e-3 else f"{value:.3f}"
     return str(value)
