@@ -111,7 +111,7 @@ def test_two_torchrun_agents_rendezvous_as_two_nodes(tmp_path, data):
     finally:
         for agent in agents:
             agent.kill()
-    for agent, (out, err) in zip(agents, outs):
+    for agent, (_, err) in zip(agents, outs):
         assert agent.returncode == 0, err[-3000:]
     assert any("world_size=2" in out for out, _ in outs)
     saved = [p for p in tmp_path.glob("node*.pt")]
