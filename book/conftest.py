@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import time
@@ -35,10 +36,11 @@ _ncells: dict[str, int] = {}
 _clock: dict[str, dict] = {}
 
 
-def _toc_chapters() -> set[Path]:
+@functools.cache
+def _toc_chapters() -> frozenset[Path]:
     from medlab.bench import toc_notebooks
 
-    return {p.resolve() for p in toc_notebooks(BUILD.parent.parent)}
+    return frozenset(p.resolve() for p in toc_notebooks(BUILD.parent.parent))
 
 
 def pytest_ignore_collect(collection_path, config):

@@ -83,15 +83,18 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")  # the colour codes of IPython's tracebacks
+
+
 def _last_line(text: str) -> str:
-    text = re.sub(r"\x1b\[[0-9;]*m", "", text or "").strip()
+    text = _ANSI.sub("", text or "").strip()
     return text.splitlines()[-1].strip()[:300] if text else ""
 
 
 def _failing_line(traceback: list[str]) -> str:
     """The source line IPython marks with ``---->`` (for a bare ``assert`` without message)."""
     for frame in reversed(traceback or []):
-        for line in re.sub(r"\x1b\[[0-9;]*m", "", frame).splitlines():
+        for line in _ANSI.sub("", frame).splitlines():
             if line.lstrip().startswith("---->"):
                 return line.split("---->", 1)[1].strip().lstrip("0123456789").strip()[:300]
     return ""
