@@ -19,7 +19,7 @@ export MEDLAB_STATIC_WIDGETS := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 export OMP_NUM_THREADS ?= 2
 
-.PHONY: book test setup lint unit notebooks build-strict browser bench robust student clean
+.PHONY: book test setup upgrade lint unit notebooks build-strict browser bench robust student assign clean
 
 book: setup
 	$(JB_BUILD)
@@ -29,14 +29,42 @@ test: setup lint unit notebooks build-strict browser
 	@echo "All tests passed."
 
 # A stamp file makes set-up idempotent: a second run reuses .venv unless the
-# requirements changed. torch is installed first, as the CPU build.
+# requirements changed. torch is installed first, as the CPU build. Then, on Linux x86-64 with
+# CPython 3.11 (this machine, CI), requirements.lock: the exact versions the book was tested
+# with, hash-checked, so that `make` next year installs what passed this year. Elsewhere (or
+# with `make setup LOCK=`), the ranges of requirements.txt. `make upgrade` refreshes the lock.
+LOCK ?= requirements.lock
+LOCK_FITS := $(shell $(PYTHON) -c "import platform, sys; print(int(sys.platform == 'linux' and platform.machine() == 'x86_64' and sys.version_info[:2] == (3, 11)))" 2>/dev/null)
+PIP := $(BIN)/python -m pip install -q --disable-pip-version-check
 setup: $(STAMP)
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP): requirements.txt requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --disable-pip-version-check $(TORCH)
-	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements.txt
-	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps -e .
+	$(PIP) $(TORCH)
+	@if [ -n "$(LOCK)" ] && [ "$(LOCK_FITS)" = 1 ]; then \
+	  echo "installing the tested versions ($(LOCK), hash-checked)"; \
+	  $(PIP) --require-hashes --no-deps -r $(LOCK); \
+	else \
+	  echo "installing the ranges of requirements.txt (no lock for this platform)"; \
+	  $(PIP) -r requirements.txt; \
+	fi
+	$(PIP) --no-deps -e .
+	$(BIN)/python -m pip check
 	touch $(STAMP)
+
+# Refresh requirements.lock: the newest versions requirements.txt allows, for Linux x86-64 and
+# CPython 3.11, with hashes (torch stays out: it is installed first, from the CPU build). Then
+# run `make test` before committing the new lock.
+# The CPU build of torch is resolved from this machine's wheels (or PyTorch's CPU index), so
+# that no CUDA packages enter the lock.
+TORCH_SOURCE ?= $(if $(wildcard /opt/wheels),--find-links /opt/wheels,--extra-index-url https://download.pytorch.org/whl/cpu --index-strategy unsafe-best-match)
+upgrade: setup
+	$(PIP) uv
+	echo "$(TORCH)" > $(VENV)/torch-constraint.txt
+	$(BIN)/uv pip compile requirements.txt --upgrade --generate-hashes --no-header --no-annotate \
+		--python-version 3.11.7 --python-platform x86_64-manylinux_2_28 \
+		$(TORCH_SOURCE) -c $(VENV)/torch-constraint.txt --no-emit-package torch \
+		-o requirements.lock
+	rm -f $(STAMP)
 
 lint: setup
 	$(BIN)/ruff check .
@@ -71,5 +99,9 @@ robust: setup
 student: setup
 	$(BIN)/python -m medlab.teach student book student
 
+# otter-grader assignments (see book/instructors.md):  make assign CHAPTERS="book/01_concepts.ipynb"
+assign: setup
+	$(BIN)/python -m medlab.teach assign $(or $(CHAPTERS),$(wildcard book/[0-9]*.ipynb)) assignments
+
 clean:
-	rm -rf book/_build student
+	rm -rf book/_build student assignments

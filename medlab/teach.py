@@ -353,13 +353,46 @@ def write_student_copies(book_dir: str | Path, out_dir: str | Path) -> dict[Path
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m medlab.teach",
-        description="Student copies of the chapters (solutions removed).")
+        description="Student copies of the chapters (solutions removed), and otter-grader "
+                    "assignments.")
     sub = parser.add_subparsers(dest="command", required=True)
     st = sub.add_parser("student", help="write the student copy of every notebook")
     st.add_argument("book_dir", type=Path, help="directory with the chapter notebooks (book/)")
     st.add_argument("out_dir", type=Path, help="where to write the student copies")
     sub.add_parser("checks", help="list the exercise checks")
+    asg = sub.add_parser("assign", help="otter-grader assignments from chapters "
+                         "(see medlab.grading)")
+    asg.add_argument("chapters", type=Path, nargs="+", help="chapter notebooks (book/NN_*.ipynb)")
+    asg.add_argument("out_dir", type=Path, help="where to write master notebooks and otter output")
+    asg.add_argument("--points", type=int, default=2,
+                     help="points per check (graded) or per manual question (default 2)")
+    asg.add_argument("--no-otter", action="store_true",
+                     help="write the master notebooks only; do not run otter assign")
+    grd = sub.add_parser("grade", help="grade submitted notebooks with otter run (no Docker)")
+    grd.add_argument("autograder", type=Path, help="the autograder zip otter assign wrote")
+    grd.add_argument("submissions", type=Path, help="a folder of .ipynb submissions (or one)")
+    grd.add_argument("csv", type=Path, help="the grade table to write")
     args = parser.parse_args(argv)
+    if args.command in ("assign", "grade"):
+        from medlab import grading
+
+        try:
+            if args.command == "grade":
+                for row in grading.grade(args.autograder, args.submissions, args.csv):
+                    print(f"{row['submission']}: {row['score']:g} / {row['possible']:g}")
+                print(f"wrote {args.csv}")
+                return 0
+            for chapter in args.chapters:
+                s = grading.assign(chapter, args.out_dir, points=args.points,
+                                   run_otter=not args.no_otter)
+                print(f"{chapter}: {s['questions']} questions, graded checks "
+                      f"{', '.join(s['graded']) or 'none'} -> {s['master']}")
+                if "autograder" in s:
+                    print(f"  student notebook {s['student']}\n  autograder {s['autograder']}")
+        except (FileNotFoundError, ValueError, RuntimeError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        return 0
     if args.command == "checks":
         # run as a script this module is __main__; the checks register in medlab.teach
         registry = import_module("medlab.teach")

@@ -47,6 +47,45 @@ def test_book_extra_covers_what_chapters_import():
     assert needed <= declared, needed - declared
 
 
+def _lock():
+    """requirements.lock as {name: (version, number of hashes)}."""
+    text = (ROOT / "requirements.lock").read_text()
+    pins = {}
+    for block in re.split(r"\n(?=[A-Za-z0-9])", text):
+        m = re.match(r"([A-Za-z0-9_.\-]+(?:\[[^\]]*\])?)==([^\s;\\]+)", block)
+        if m:
+            name = re.sub(r"[-_.]+", "-", m.group(1).split("[")[0]).lower()
+            pins[name] = (m.group(2), block.count("--hash=sha256:"))
+    return pins
+
+
+def test_lock_pins_every_requirement_within_its_range_with_hashes():
+    from packaging.requirements import Requirement
+
+    pins = _lock()
+    assert len(pins) > 50, "requirements.lock looks empty"
+    assert "torch" not in pins, "torch is installed first from the CPU build, not from the lock"
+    assert not [n for n in pins if n.startswith("nvidia-") and n != "nvidia-nccl-cu12"], (
+        "CUDA packages in the lock: resolve torch from the CPU build (make upgrade)")
+    for name, (version, hashes) in pins.items():
+        assert hashes >= 1, f"{name}=={version} has no --hash in requirements.lock"
+    for line in _requirements():
+        req = Requirement(line)
+        name = re.sub(r"[-_.]+", "-", req.name).lower()
+        if name == "torch":
+            continue
+        assert name in pins, f"{line} is not in requirements.lock (run make upgrade)"
+        assert req.specifier.contains(pins[name][0], prereleases=True), (
+            f"requirements.lock has {name}=={pins[name][0]}, outside {line}")
+
+
+def test_makefile_installs_the_lock_with_hashes_and_can_refresh_it():
+    make = (ROOT / "Makefile").read_text()
+    assert "--require-hashes --no-deps -r $(LOCK)" in make
+    assert re.search(r"^upgrade:", make, re.MULTILINE) and "uv pip compile requirements.txt" in make
+    assert "$(STAMP): requirements.txt requirements.lock pyproject.toml" in make
+
+
 def test_toc_lists_every_chapter_and_only_existing_files():
     toc_files = set(bench.toc_files(ROOT))
     for f in toc_files:
