@@ -157,11 +157,24 @@ def _c_round(x: float) -> int:
     return int(math.copysign(math.floor(abs(x) + 0.5), x))
 
 
-def glcm_offsets(distances, angles) -> list[tuple[int, int]]:
-    """(row, col) pixel offsets of each (distance, angle), in the order distances x angles,
-    as scikit-image's ``graycomatrix`` rounds them: row = round(sin(a) d), col = round(cos(a) d)."""
-    return [(_c_round(math.sin(a) * d), _c_round(math.cos(a) * d))
-            for d in distances for a in angles]
+def glcm_offsets(distances, angles, *, chebyshev: bool = False) -> list[tuple[int, int]]:
+    """(row, col) pixel offsets of each (distance, angle), in the order distances x angles.
+
+    By default as scikit-image's ``graycomatrix`` rounds them: row = round(sin(a) d),
+    col = round(cos(a) d), a Euclidean distance, so that at d = 2 the diagonal offsets round to
+    (1, 1), the same as at d = 1. ``chebyshev=True`` measures d as IBSI does, in the Chebyshev
+    (chessboard) norm: the direction is scaled so that its larger component is 1, giving
+    (2, 2) for the 45° diagonal at d = 2 (chapters 4 and 6).
+    """
+    out = []
+    for d in distances:
+        for a in angles:
+            s, c = math.sin(a), math.cos(a)
+            if chebyshev:
+                scale = max(abs(round(s, 12)), abs(round(c, 12)))
+                s, c = s / scale, c / scale
+            out.append((_c_round(s * d), _c_round(c * d)))
+    return out
 
 
 def quantise(images, levels: int) -> np.ndarray:
@@ -248,8 +261,8 @@ def _glcm_block(stack, offsets, props, levels, symmetric):
 
 def glcm_features(images, *, distances=(1,), angles=DEFAULT_ANGLES, levels: int = 256,
                   props=GLCM_PROPS, symmetric: bool = True, normed: bool = True,
-                  average_angles: bool = False, n_jobs=None, chunk: int = 128,
-                  ) -> tuple[np.ndarray, list[str]]:
+                  average_angles: bool = False, chebyshev: bool = False, n_jobs=None,
+                  chunk: int = 128) -> tuple[np.ndarray, list[str]]:
     """Gray-level co-occurrence (GLCM) texture properties of uint8 images (chapter 4).
 
     The values equal ``graycoprops(graycomatrix(img, distances, angles, levels, symmetric,
@@ -260,7 +273,9 @@ def glcm_features(images, *, distances=(1,), angles=DEFAULT_ANGLES, levels: int 
     choice, see chapter 4), not the speed. ``normed`` is accepted for symmetry with
     scikit-image but has no effect: ``graycoprops`` normalises every matrix anyway.
     ``average_angles=True`` averages each property over the angles (a rotation-tolerant
-    summary) and names the columns ``glcm_{prop}_d{distance}``.
+    summary) and names the columns ``glcm_{prop}_d{distance}``. ``chebyshev=True`` takes the
+    distance in the Chebyshev norm, as IBSI does (see :func:`glcm_offsets`): with scikit-image's
+    Euclidean rounding the diagonals at d = 2 repeat those at d = 1.
     Properties: contrast, dissimilarity, homogeneity, energy, correlation, ASM, mean,
     variance, std, entropy.
     """
@@ -279,7 +294,7 @@ def glcm_features(images, *, distances=(1,), angles=DEFAULT_ANGLES, levels: int 
     if (distances < 0).any() or not np.all(np.equal(np.mod(distances, 1), 0)):
         raise ValueError(f"distances must be non-negative integers, got {distances.tolist()}")
     distances = distances.astype(int)
-    offsets = glcm_offsets(distances, angles)
+    offsets = glcm_offsets(distances, angles, chebyshev=chebyshev)
     q = quantise(stack, levels)
     vals = _map_chunks(lambda c: _glcm_block(c, offsets, props, levels, symmetric), q,
                        chunk, _n_jobs(n_jobs))
@@ -559,6 +574,100 @@ def shape_features(mask_or_labels, intensity=None, *, as_frame: bool = False):
         df.insert(0, key, ids)
         return df
     return X, names
+
+
+def icc(ratings, kind: str = "ICC(2,1)") -> float:
+    """Intraclass correlation of an ``(n_subjects, k_measurements)`` table (Shrout & Fleiss
+    1979), the agreement statistic radiomics uses to keep features that are stable under
+    re-measurement (chapter 4). ``kind``: ``"ICC(1,1)"`` (one-way), ``"ICC(2,1)"`` (two-way
+    random effects, absolute agreement, the usual choice) or ``"ICC(3,1)"`` (two-way mixed,
+    consistency). 1 means the measurements agree perfectly; Koo & Li (2016) call values
+    above 0.75 good and above 0.9 excellent."""
+    x = np.asarray(ratings, dtype=np.float64)
+    if x.ndim != 2 or x.shape[0] < 2 or x.shape[1] < 2:
+        raise ValueError(f"ratings must be (n_subjects >= 2, k_measurements >= 2), got {x.shape}")
+    if not np.isfinite(x).all():
+        raise ValueError("ratings must be finite")
+    kinds = ("ICC(1,1)", "ICC(2,1)", "ICC(3,1)")
+    if kind not in kinds:
+        raise ValueError(f"kind must be one of {kinds}, got {kind!r}")
+    n, k = x.shape
+    grand = x.mean()
+    ss_rows = k * ((x.mean(1) - grand) ** 2).sum()
+    ss_cols = n * ((x.mean(0) - grand) ** 2).sum()
+    ss_total = ((x - grand) ** 2).sum()
+    ms_r = ss_rows / (n - 1)
+    ms_c = ss_cols / (k - 1)
+    ms_e = (ss_total - ss_rows - ss_cols) / ((n - 1) * (k - 1))
+    ms_w = (ss_total - ss_rows) / (n * (k - 1))
+    if kind == "ICC(1,1)":
+        num, den = ms_r - ms_w, ms_r + (k - 1) * ms_w
+    elif kind == "ICC(2,1)":
+        num, den = ms_r - ms_e, ms_r + (k - 1) * ms_e + k * (ms_c - ms_e) / n
+    else:
+        num, den = ms_r - ms_e, ms_r + (k - 1) * ms_e
+    if den == 0:  # every measurement identical: perfect agreement
+        return 1.0
+    return float(num / den)
+
+
+def segment_dark_lesion(images, *, sigma: float = 1.0, alpha: float = 0.6,
+                        search_radius: float = 6.0) -> np.ndarray:
+    """Segment one dark (hypoechoic) lesion per ultrasound image by region growing, chapter
+    3's flood fill from a seed (chapter 6): smooth with a Gaussian (``sigma`` pixels), take as
+    seed the darkest pixel within ``search_radius`` pixels of the centre, keep the connected
+    region darker than ``seed + alpha * (median - seed)``, open it with a disk of radius 1
+    and fill its holes. Returns a boolean stack ``(n, H, W)``, one non-empty mask per image.
+    """
+    from scipy import ndimage
+    from skimage import filters, measure, morphology
+
+    stack, _ = _as_stack(images, "images")
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must be in (0, 1), got {alpha}")
+    if search_radius <= 0:
+        raise ValueError(f"search_radius must be positive, got {search_radius}")
+    n, H, W = stack.shape
+    yy, xx = np.mgrid[:H, :W]
+    central = (yy - (H - 1) / 2) ** 2 + (xx - (W - 1) / 2) ** 2 <= search_radius ** 2
+    out = np.zeros(stack.shape, dtype=bool)
+    for k, img in enumerate(stack.astype(np.float64)):
+        smooth = filters.gaussian(img, sigma=sigma, preserve_range=True)
+        seed = np.unravel_index(np.argmin(np.where(central, smooth, np.inf)), smooth.shape)
+        threshold = smooth[seed] + alpha * (np.median(smooth) - smooth[seed])
+        regions = measure.label(smooth <= threshold)
+        grown = regions == regions[seed]
+        opened = morphology.opening(grown, morphology.disk(1)).astype(bool)
+        out[k] = ndimage.binary_fill_holes(opened if opened[seed] else grown)
+    return out
+
+
+LESION_SHAPE_NAMES = ("area", "perimeter", "eccentricity", "solidity", "circularity",
+                      "taller_than_wide")
+
+
+def lesion_shape_features(masks) -> tuple[np.ndarray, list[str]]:
+    """Shape of one lesion per mask (chapter 6): area and perimeter (pixels), eccentricity,
+    solidity and circularity from :func:`shape_features`, and the **taller-than-wide** ratio
+    radiologists read (height / width of the bounding box: > 1 means taller than wide, a sign
+    of malignancy). ``masks``: a boolean stack ``(n, H, W)``; an empty mask gives NaNs."""
+    arr = np.asarray(masks)
+    if arr.ndim == 2:
+        arr = arr[None]
+    if arr.ndim != 3:
+        raise ValueError(f"masks must be a (n, H, W) stack of boolean masks, got shape {arr.shape}")
+    if arr.dtype != np.bool_:
+        if not np.isin(np.unique(arr), (0, 1)).all():
+            raise ValueError("masks must be boolean (or 0/1) masks")
+        arr = arr.astype(bool)
+    X, names = shape_features(arr)
+    cols = [names.index(p) for p in LESION_SHAPE_NAMES[:-1]]
+    ratio = np.full(len(arr), np.nan)
+    for k, m in enumerate(arr):
+        rows, cols_ = np.flatnonzero(m.any(1)), np.flatnonzero(m.any(0))
+        if rows.size:
+            ratio[k] = (rows[-1] - rows[0] + 1) / (cols_[-1] - cols_[0] + 1)
+    return np.column_stack([X[:, cols], ratio]), list(LESION_SHAPE_NAMES)
 
 
 if __name__ == "__main__":

@@ -240,3 +240,64 @@ def test_chapter_checks_right_and_wrong():
     assert medlab.teach.check("ch05-ppv", 18 / 67)
     assert not medlab.teach.check("ch05-ppv", 0.9)
     assert not medlab.teach.check("ch05-ppv", 1.5)
+
+
+def test_glcm_chebyshev_offsets(images):
+    """IBSI's Chebyshev distance: at d = 2 the diagonals are (2, 2), not scikit-image's
+    rounded (1, 1), so no column repeats a d = 1 column (chapter 6)."""
+    a = F.DEFAULT_ANGLES
+    assert F.glcm_offsets([2], a)[1] == F.glcm_offsets([1], a)[1] == (1, 1)   # the problem
+    cheb = F.glcm_offsets([1, 2], a, chebyshev=True)
+    assert cheb[:4] == F.glcm_offsets([1], a)            # d = 1 is the same either way
+    assert [abs(r) for r, c in cheb[4:]] == [0, 2, 2, 2] and len(set(cheb)) == 8
+    X_eu, _ = F.glcm_features(images, distances=(1, 2))
+    X_ch, _ = F.glcm_features(images, distances=(1, 2), chebyshev=True)
+    eu_dups = sum(np.allclose(X_eu[:, i], X_eu[:, j]) for i in range(X_eu.shape[1])
+                  for j in range(i))
+    ch_dups = sum(np.allclose(X_ch[:, i], X_ch[:, j]) for i in range(X_ch.shape[1])
+                  for j in range(i))
+    assert eu_dups >= 12 and ch_dups < eu_dups   # 2 diagonals x 6 properties repeat
+    # the (2, 2) diagonal is scikit-image's matrix at Euclidean distance 2*sqrt(2), 45 degrees
+    ref = _ref_glcm(images[:4], [2 * np.sqrt(2)], [np.pi / 4], 256, F.GLCM_PROPS)
+    X45, names = F.glcm_features(images[:4], distances=(2,), angles=(np.pi / 4,), chebyshev=True)
+    np.testing.assert_allclose(X45, ref, rtol=1e-9)
+
+
+def test_lesion_shape_features_and_segmentation():
+    """Taller-than-wide and the other lesion shape features on known shapes; the region
+    growing finds a dark ellipse in speckle-like noise (chapter 6)."""
+    yy, xx = np.mgrid[:28, :28]
+    tall = ((yy - 14) / 8) ** 2 + ((xx - 14) / 4) ** 2 <= 1
+    wide = tall.T.copy()
+    X, names = F.lesion_shape_features(np.stack([tall, wide, np.zeros_like(tall)]))
+    row = dict(zip(names, X[0]))
+    assert names == list(F.LESION_SHAPE_NAMES)
+    assert row["taller_than_wide"] > 1.8 and X[1, names.index("taller_than_wide")] < 0.6
+    assert row["area"] == tall.sum() and 0.9 < row["solidity"] <= 1
+    assert np.isnan(X[2]).all()
+    with pytest.raises(ValueError, match="masks"):
+        F.lesion_shape_features(np.full((2, 5, 5), 3))
+    rng = np.random.default_rng(0)
+    img = np.clip(150 + 25 * rng.normal(size=(3, 28, 28)) - 100 * tall, 0, 255).astype(np.uint8)
+    seg = F.segment_dark_lesion(img)
+    assert seg.shape == img.shape and seg.dtype == bool
+    for m in seg:
+        assert 2 * (m & tall).sum() / (m.sum() + tall.sum()) > 0.8
+    with pytest.raises(ValueError, match="alpha"):
+        F.segment_dark_lesion(img, alpha=1.5)
+
+
+def test_icc_shrout_fleiss_example():
+    """Shrout & Fleiss (1979), Table 2: 6 targets rated by 4 judges."""
+    x = np.array([[9, 2, 5, 8], [6, 1, 3, 2], [8, 4, 6, 8], [7, 1, 2, 6], [10, 5, 6, 9],
+                  [6, 2, 4, 7]])
+    assert F.icc(x, "ICC(1,1)") == pytest.approx(0.17, abs=0.005)
+    assert F.icc(x, "ICC(2,1)") == pytest.approx(0.29, abs=0.005)
+    assert F.icc(x, "ICC(3,1)") == pytest.approx(0.71, abs=0.005)
+    same = np.repeat(np.arange(5.0)[:, None], 3, axis=1)
+    assert F.icc(same) == pytest.approx(1.0)
+    assert F.icc(same + np.array([0, 0, 10])) < 0.5 < F.icc(same + np.array([0, 0, 10]), "ICC(3,1)")
+    with pytest.raises(ValueError, match="ratings"):
+        F.icc(np.ones(5))
+    with pytest.raises(ValueError, match="kind"):
+        F.icc(x, "ICC(4,1)")
