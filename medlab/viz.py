@@ -113,3 +113,62 @@ def learning_curve(history, *, ax=None, title="Learning curve", metric_label=Non
     else:
         ax.legend()
     return ax
+
+
+def show_three_views(img, *, title: str = "", in_mm: bool = True,
+                     convention: str = "neurological", size: float = 3.0):
+    """Central axial, coronal and sagittal planes of a 3-D NIfTI image (chapter 2).
+
+    The image is first brought to the closest canonical orientation with
+    :func:`nibabel.as_closest_canonical`, so the planes are right whatever the order and
+    direction of the file's array axes (a LAS and a RAS file of one head look the same).
+    ``convention="neurological"`` draws the patient's right on the right of the screen (the
+    RAS axes as they grow); ``"radiological"`` draws it on the left, as if facing the
+    patient (the habit of radiology viewers); axial and coronal planes are labelled R/L.
+    ``in_mm=True`` spaces the pixels by the voxel size, so the planes have the proportions
+    of the anatomy; ``False`` draws one square per voxel (the usual mistake). Returns the
+    figure.
+    """
+    import matplotlib.pyplot as plt
+    import nibabel as nib
+
+    if convention not in ("neurological", "radiological"):
+        raise ValueError(f"show_three_views: `convention` must be 'neurological' or "
+                         f"'radiological', got {convention!r}")
+    if not hasattr(img, "affine") or len(img.shape) != 3:
+        raise ValueError("show_three_views: `img` must be a 3-D nibabel image (array plus "
+                         f"affine), got {type(img).__name__} with shape "
+                         f"{getattr(img, 'shape', None)}")
+    ras = nib.as_closest_canonical(img)
+    volume = np.asarray(ras.dataobj, dtype=np.float32)
+    zooms = [float(z) for z in ras.header.get_zooms()[:3]] if in_mm else [1.0, 1.0, 1.0]
+    origin = ras.affine[:3, 3] if in_mm else np.zeros(3)
+    unit = "mm" if in_mm else "voxels"
+    i, j, k = np.array(volume.shape) // 2
+
+    def extent(a, b):  # voxel centres along world axes a (horizontal) and b (vertical)
+        n_a, n_b = volume.shape[a], volume.shape[b]
+        return [origin[a] - zooms[a] / 2, origin[a] + (n_a - 0.5) * zooms[a],
+                origin[b] - zooms[b] / 2, origin[b] + (n_b - 0.5) * zooms[b]]
+
+    planes = [("axial", volume[:, :, k].T, extent(0, 1), "x: towards patient's right",
+               "y: anterior"),
+              ("coronal", volume[:, j, :].T, extent(0, 2), "x: towards patient's right",
+               "z: superior"),
+              ("sagittal", volume[i, :, :].T, extent(1, 2), "y: anterior", "z: superior")]
+    fig, axes = plt.subplots(1, 3, figsize=(3 * size, size + 0.4))
+    for ax, (name, plane, ext, xlabel, ylabel) in zip(axes, planes):
+        ax.imshow(plane, cmap="gray", origin="lower", extent=ext, aspect="equal")
+        ax.set(title=name, xlabel=f"{xlabel} ({unit})", ylabel=f"{ylabel} ({unit})")
+        ax.grid(False)
+        if name != "sagittal":
+            if convention == "radiological":
+                ax.invert_xaxis()
+            left, right = ("R", "L") if convention == "radiological" else ("L", "R")
+            for x, letter in ((0.03, left), (0.97, right)):
+                ax.text(x, 0.5, letter, transform=ax.transAxes, color="yellow",
+                        ha="center", va="center", fontsize=11, fontweight="bold")
+    fig.suptitle(f"{title} ({convention} convention: patient's right on the "
+                 f"{'left' if convention == 'radiological' else 'right'})" if title
+                 else f"{convention} convention")
+    return fig

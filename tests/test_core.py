@@ -179,6 +179,33 @@ def test_viz_helpers_draw_titles():
         viz.overlay(np.zeros((4, 4)), np.zeros((5, 5), int))
 
 
+def test_show_three_views_honours_the_affine():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import nibabel as nib
+
+    from medlab import viz
+
+    rng = np.random.default_rng(0)
+    ras = nib.Nifti1Image(rng.random((6, 5, 4)).astype(np.float32), np.diag([2, 3, 4, 1.0]))
+    las_affine = np.diag([-2, 3, 4, 1.0])
+    las_affine[0, 3] = 10.0  # voxel 0 at x = 10 mm, stepping left: the same grid, flipped
+    las = nib.Nifti1Image(np.asarray(ras.dataobj)[::-1].copy(), las_affine)
+    a, b = viz.show_three_views(ras), viz.show_three_views(las, title="LAS file")
+    for ax_a, ax_b in zip(a.axes, b.axes):  # canonicalised: the same planes
+        np.testing.assert_array_equal(ax_a.images[0].get_array(), ax_b.images[0].get_array())
+    assert "neurological" in b._suptitle.get_text() and "patient's right" in a.axes[0].get_xlabel()
+    assert a.axes[0].get_xlim()[0] < a.axes[0].get_xlim()[1]  # right grows to the right
+    r = viz.show_three_views(ras, convention="radiological")
+    assert r.axes[0].get_xlim()[0] > r.axes[0].get_xlim()[1]  # patient's right on screen left
+    assert viz.show_three_views(ras, in_mm=False).axes[0].get_xlabel().endswith("(voxels)")
+    with pytest.raises(ValueError, match="convention"):
+        viz.show_three_views(ras, convention="left")
+    with pytest.raises(ValueError, match="3-D nibabel image"):
+        viz.show_three_views(np.zeros((4, 4, 4)))
+
+
 def test_small_cnn_shapes_and_errors():
     from medlab.models import small_cnn
 

@@ -2,49 +2,85 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
 from medlab.teach import exercise_check
 
 
-@exercise_check("ch02-hu-range", right=[(-896, 1167), (-896.0, 1167.0)],
-                wrong=[(128, 2191), (1167, -896), (-1000, 1000)])
-def hu_range(answer):
-    """(lowest, highest) Hounsfield unit in CT_small.dcm."""
-    low, high = (float(v) for v in answer)
-    if low > high:
-        return "give the lowest value first, then the highest"
-    if abs(low - 128) < 1 and abs(high - 2191) < 1:
-        return "these are the stored values; apply the rescale slope and intercept first"
-    if abs(low - (-896)) > 0.5 or abs(high - 1167) > 0.5:
-        return "not the range of the rescaled image; check slope, intercept and min/max"
-    return None
+def _series_folder(name: str) -> Path:
+    from medlab.files import testdata_path
+
+    return Path(testdata_path("CT_small.dcm")).parent / "dicomdirtests" / name
 
 
-@exercise_check("ch02-fov-ml", right=[270.6], wrong=[33825, 270600, 27.06])
-def fov_ml(answer):
-    """Volume of the field of view of nibabel's anatomical.nii, in millilitres."""
+@lru_cache(maxsize=1)
+def _ct2_contiguous_affine() -> tuple:
+    import pydicom
+
+    from medlab.files import series_affine
+
+    slices = [pydicom.dcmread(p) for p in _series_folder("77654033/CT2").iterdir()]
+    slices.sort(key=lambda ds: float(ds.ImagePositionPatient[2]))
+    return tuple(map(tuple, series_affine(slices[1:])))
+
+
+@exercise_check("ch02-ct2-missing", right=[161, 161.0],
+                wrong=[162, 0, 3, "many"])
+def ct2_missing(answer):
+    """Number of slices missing in the gap of the CT2 series (spacing from IPP)."""
     value = float(answer)
-    voxels = 33 * 41 * 25
-    if abs(value - voxels) < 1:
-        return "that is the number of voxels; multiply by the volume of one voxel"
-    if abs(value - voxels * 8.0) < 1:
-        return "that is in cubic millimetres; 1 ml is 1000 mm³"
-    if abs(value - voxels * 8.0 / 1000) > 0.05:
-        return "not the volume: shape times voxel size (from the header), in ml"
+    if value == 162:
+        return "162 is the number of 1.25 mm steps across the gap; the slices between its " \
+               "two ends are one fewer"
+    if value in (0, 3, 4):
+        return "sort the slices along the normal and compare each IPP difference to the " \
+               "regular spacing"
+    if value != 161:
+        return "not the count: (gap / regular spacing) - 1, with both from IPP differences"
     return None
 
 
-@exercise_check("ch02-axcodes", right=[("L", "A", "S"), "LAS"],
-                wrong=[("R", "A", "S"), "LA", ("L", "P", "S")])
-def axcodes(answer):
-    """Orientation codes of nibabel's anatomical.nii, e.g. ('R', 'A', 'S')."""
-    codes = tuple(str(c).upper() for c in answer)
-    if len(codes) != 3:
-        return "give three letters, one for each voxel axis"
-    if codes == ("R", "A", "S"):
-        return "RAS is the canonical orientation, not this file's; ask nibabel.aff2axcodes"
-    if codes != ("L", "A", "S"):
-        return "not the codes of this affine; use nibabel.aff2axcodes(img.affine)"
+_CT2_RAS = [[-0.488281, 0, 0, 125.0], [0, -0.488281, 0, 128.100006],
+            [0, 0, 1.25, 103.019997], [0, 0, 0, 1]]
+
+
+@exercise_check("ch02-ct2-affine", right=[_CT2_RAS],
+                wrong=[np.eye(4), "affine", np.diag([-1, -1, 1, 1]) @ np.array(_CT2_RAS)])
+def ct2_affine(answer):
+    """The 4x4 RAS affine of the three contiguous slices of CT2."""
+    try:
+        given = np.asarray(answer, dtype=float)
+    except (TypeError, ValueError):
+        return "give a 4x4 array of numbers"
+    if given.shape != (4, 4):
+        return f"give a 4x4 matrix, got shape {given.shape}"
+    want = np.array(_ct2_contiguous_affine())
+    if np.allclose(given, want, atol=1e-3):
+        return None
+    if np.allclose(np.diag([-1, -1, 1, 1]) @ given, want, atol=1e-3):
+        return "this is DICOM's LPS affine; NIfTI's RAS+ flips the signs of the first two rows"
+    if np.allclose(given[:3, :3], want[:3, :3], atol=1e-3):
+        return "the directions are right; the last column is the first slice's position " \
+               "(the lowest along the normal), in RAS"
+    return "not this series' affine: columns are row direction x column spacing, column " \
+           "direction x row spacing, the step between slices, and the first position"
+
+
+@exercise_check("ch02-mr700-step", right=[16.35, 16.4, 16.3],
+                wrong=[81.8, 25.7, 51.4, 0.0])
+def mr700_step(answer):
+    """Angle in degrees between the normals of consecutive MR700 slices."""
+    value = float(answer)
+    if abs(value - 81.8) < 0.5:
+        return "that is the angle between the first and the last slice; divide by the " \
+               "number of steps"
+    if abs(value - 16.35) > 0.2:
+        return "not the step: sort by InstanceNumber, take n = row x column direction of " \
+               "each slice and the angle arccos(|n_k . n_k+1|)"
     return None
 
 
-__all__ = ["hu_range", "fov_ml", "axcodes"]
+__all__ = ["ct2_missing", "ct2_affine", "mr700_step"]

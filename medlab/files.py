@@ -2,9 +2,13 @@
 
 DICOM through :mod:`pydicom`, NIfTI through :mod:`nibabel`. The readers check what a
 chapter relies on and raise :class:`MedicalFileError` naming the file and what is wrong
-(not a DICOM file, a truncated file, a volume with the wrong number of dimensions), rather
-than an error from deep inside a library. Also here: rescaling CT to Hounsfield units,
-window/level presets, and a de-identification helper.
+(not a DICOM file, a truncated file, a volume with the wrong number of dimensions, a series
+with a missing slice), rather than an error from deep inside a library. Also here: a DICOM
+series to a 3-D volume with its RAS affine, rescaling CT to Hounsfield units, window/level
+presets, and a de-identification helper.
+
+(The module was called ``medlab.io`` before; it is ``medlab.files`` so that it no longer
+shadows the standard library's :mod:`io`.)
 """
 
 from __future__ import annotations
@@ -38,6 +42,13 @@ IDENTIFYING_KEYWORDS: tuple[str, ...] = (
     "PhysiciansOfRecord", "NameOfPhysiciansReadingStudy", "OperatorsName",
     "RequestingPhysician", "AccessionNumber", "StudyID", "StationName",
     "DeviceSerialNumber", "RequestAttributesSequence",
+)
+
+#: Type 2 elements of :data:`IDENTIFYING_KEYWORDS` (or dates) that a valid file must carry:
+#: PS3.15 empties them (action Z) instead of removing them.
+EMPTIED_KEYWORDS: tuple[str, ...] = (
+    "PatientName", "PatientID", "PatientBirthDate", "PatientSex", "StudyDate", "StudyTime",
+    "AccessionNumber", "StudyID", "ReferringPhysicianName",
 )
 
 #: Date and time elements; removed unless ``deidentify(..., keep_dates=True)``.
@@ -220,23 +231,40 @@ def _is_instance_uid(value) -> bool:
     return uid.name == str(uid)
 
 
-def deidentify(ds, *, pseudonym: str = "", keep_dates: bool = False, salt: str = "medlab"):
+def deidentify(ds, *, salt: str, pseudonym: str = "", keep_dates: bool = False):
     """A de-identified copy of a DICOM dataset (chapter 2); the input is left unchanged.
 
-    Removes the elements in :data:`IDENTIFYING_KEYWORDS`, every person name, every private
-    element and (unless ``keep_dates``) every date and time; sets PatientName and PatientID
-    to ``pseudonym`` (empty by default), replaces instance UIDs by new ones derived from the
-    old ones and ``salt`` (so the series of one study stay linked), and records
-    PatientIdentityRemoved = YES. This is a teaching subset of DICOM PS3.15: real releases
-    need a reviewed tool and a check of burned-in text in the pixels.
+    Follows the actions of the DICOM PS3.15 basic confidentiality profile for the elements
+    it knows: the Type 2 elements in :data:`EMPTIED_KEYWORDS` (which a valid file must carry)
+    are kept but **emptied** (action Z), the other elements in :data:`IDENTIFYING_KEYWORDS`,
+    every other person name, every private element and (unless ``keep_dates``) every other
+    date and time are **removed** (X); PatientName and PatientID are set to ``pseudonym``
+    (empty by default); instance UIDs are **replaced** (U) by new ones derived from the old
+    UID and ``salt``, so that the series of one study stay linked; PatientIdentityRemoved
+    is set to YES.
+
+    ``salt`` is a secret the caller must give (at least 16 characters, kept away from the
+    released data): with a public salt anyone holding an original UID could recompute its
+    pseudonym and re-link the released file to the hospital's record. Dates are removed, not
+    shifted; a release that needs intervals keeps them by shifting all of a patient's dates by
+    one secret offset. A teaching subset of PS3.15: real releases need a reviewed tool and a
+    check of burned-in text in the pixels.
     """
     from pydicom.uid import generate_uid
 
+    if not isinstance(salt, str) or len(salt) < 16:
+        raise ValueError("deidentify: `salt` must be a secret string of at least 16 "
+                         "characters (e.g. secrets.token_hex(16)), kept out of the release; "
+                         f"got {salt!r}")
     out = copy.deepcopy(ds)
     out.remove_private_tags()
 
     def scrub(dataset, elem):
-        if elem.keyword in IDENTIFYING_KEYWORDS or elem.VR == "PN":
+        if keep_dates and elem.VR in _DATE_VRS and elem.keyword not in IDENTIFYING_KEYWORDS:
+            return
+        if elem.keyword in EMPTIED_KEYWORDS:
+            elem.value = None if elem.VR == "SQ" else ""
+        elif elem.keyword in IDENTIFYING_KEYWORDS or elem.VR == "PN":
             del dataset[elem.tag]
         elif not keep_dates and elem.VR in _DATE_VRS:
             del dataset[elem.tag]
@@ -250,8 +278,161 @@ def deidentify(ds, *, pseudonym: str = "", keep_dates: bool = False, salt: str =
     out.PatientName = pseudonym
     out.PatientID = pseudonym
     out.PatientIdentityRemoved = "YES"
-    out.DeidentificationMethod = "medlab.io.deidentify (subset of DICOM PS3.15 basic profile)"
+    out.DeidentificationMethod = "medlab.files.deidentify (subset of DICOM PS3.15 basic profile)"
     return out
+
+
+# --------------------------------------------------------------------------- DICOM series
+
+
+def _vector(ds, keyword, n, where):
+    value = ds.get(keyword)
+    if value is None or len(value) != n:
+        raise MedicalFileError(where, f"{keyword} is missing or does not hold {n} numbers "
+                                      f"(found {value!r}); cannot place the slice in space")
+    return np.array([float(v) for v in value])
+
+
+def _series_source(source):
+    """A folder, or a list of paths or datasets, as a list of datasets."""
+    if isinstance(source, str | os.PathLike):
+        folder = Path(source)
+        if not folder.is_dir():
+            raise MedicalFileError(folder, "expected a folder holding one DICOM series")
+        paths = sorted(p for p in folder.iterdir() if p.is_file() and p.name != "DICOMDIR")
+        if not paths:
+            raise MedicalFileError(folder, "the folder holds no files")
+        return [read_dicom(p) for p in paths]
+    items = list(source)
+    if not items:
+        raise ValueError("load_series: `source` is empty; expected a folder, paths or datasets")
+    return [item if hasattr(item, "dir") else read_dicom(item) for item in items]
+
+
+def sort_slices(datasets, *, tolerance: float = 0.01):
+    """Sort the slices of one DICOM series along their normal and check the stack (chapter 2).
+
+    The slice normal is the cross product of the row and column directions of
+    ``ImageOrientationPatient``; each slice's position along it is ``ImagePositionPatient``
+    projected on the normal. Slices are sorted by that position (never by file name or
+    ``InstanceNumber``), and the spacing is taken from the position differences, not from
+    ``SliceThickness``. Raises :class:`MedicalFileError` for datasets of more than one series,
+    orientations that differ (radial or localiser slices cannot be stacked), different
+    matrix sizes or pixel spacings, two slices at one position, or an uneven spacing (a slice
+    missing); ``tolerance`` is the relative deviation allowed.
+
+    Returns ``(sorted_datasets, positions_mm, spacing_mm)``.
+    """
+    datasets = list(datasets)
+    if len(datasets) < 2:
+        raise ValueError(f"sort_slices: a volume needs at least 2 slices, got {len(datasets)}")
+    names = [getattr(ds, "filename", None) or f"dataset {i}" for i, ds in enumerate(datasets)]
+    where = str(Path(names[0]).parent) if getattr(datasets[0], "filename", None) else "series"
+    uids = {}
+    for ds in datasets:
+        uids.setdefault(str(ds.get("SeriesInstanceUID", "missing")), []).append(ds)
+    if len(uids) > 1:
+        parts = ", ".join(f"...{uid[-12:]} ({len(group)} files, "
+                          f"{group[0].get('SeriesDescription', group[0].get('Modality', '?'))})"
+                          for uid, group in uids.items())
+        raise MedicalFileError(where, f"{len(uids)} series mixed in one set of files: {parts}; "
+                                      f"load one SeriesInstanceUID at a time (series_uid=...)")
+    orientations = np.array([_vector(ds, "ImageOrientationPatient", 6, n)
+                             for ds, n in zip(datasets, names)])
+    distinct = np.unique(np.round(orientations, 3), axis=0)
+    if np.abs(orientations - orientations[0]).max() > tolerance:
+        raise MedicalFileError(where, f"ImageOrientationPatient differs between slices "
+                                      f"({len(distinct)} distinct orientations in "
+                                      f"{len(datasets)} files): radial, localiser or mixed "
+                                      f"slices, not a stack that makes a volume")
+    for keyword in ("Rows", "Columns", "PixelSpacing"):
+        values = {str(ds.get(keyword)) for ds in datasets}
+        if len(values) > 1:
+            raise MedicalFileError(where, f"{keyword} differs between slices ({sorted(values)})")
+    row_dir, col_dir = orientations[0, :3], orientations[0, 3:]
+    normal = np.cross(row_dir, col_dir)
+    positions = np.array([_vector(ds, "ImagePositionPatient", 3, n) @ normal
+                          for ds, n in zip(datasets, names)])
+    order = np.argsort(positions, kind="stable")
+    positions = positions[order]
+    steps = np.diff(positions)
+    if steps.min() <= tolerance * max(float(np.median(steps)), 1e-6):
+        k = int(np.argmin(steps))
+        raise MedicalFileError(where, f"two slices at the same position {positions[k]:.2f} mm "
+                                      f"along the normal (duplicates, or several echoes or "
+                                      f"time points in one series)")
+    spacing = float(np.median(steps))
+    uneven = np.abs(steps - spacing) > tolerance * spacing
+    if uneven.any():
+        k = int(np.argmax(np.abs(steps - spacing)))
+        missing = round(steps[k] / spacing) - 1
+        raise MedicalFileError(where, f"uneven slice spacing: {steps[k]:.2f} mm between the "
+                                      f"slices at {positions[k]:.2f} and {positions[k + 1]:.2f} mm "
+                                      f"along the normal, where the others are {spacing:.2f} mm "
+                                      f"apart: about {missing} slice(s) missing there")
+    return [datasets[i] for i in order], positions, spacing
+
+
+def series_affine(sorted_datasets) -> np.ndarray:
+    """The 4x4 RAS+ affine of a sorted, stacked DICOM series (chapter 2).
+
+    Voxel ``(i, j, k)`` is column ``i`` and row ``j`` of slice ``k``. In DICOM's LPS system
+    the columns of the affine are the row direction times the column spacing, the column
+    direction times the row spacing, the step between the first and last slice's
+    ``ImagePositionPatient`` divided by the number of steps, and the first slice's position;
+    NIfTI's RAS+ flips the first two world axes: ``diag(-1, -1, 1, 1) @ A_lps``.
+    """
+    first, last = sorted_datasets[0], sorted_datasets[-1]
+    where = getattr(first, "filename", None) or "series"
+    iop = _vector(first, "ImageOrientationPatient", 6, where)
+    row_spacing, col_spacing = (float(v) for v in first.PixelSpacing)
+    p0 = _vector(first, "ImagePositionPatient", 3, where)
+    n = len(sorted_datasets)
+    if n > 1:
+        step = (_vector(last, "ImagePositionPatient", 3, where) - p0) / (n - 1)
+    else:  # one slice: the normal, scaled by the slice thickness
+        step = np.cross(iop[:3], iop[3:]) * float(first.get("SliceThickness", 1.0) or 1.0)
+    lps = np.eye(4)
+    lps[:3, 0] = iop[:3] * col_spacing
+    lps[:3, 1] = iop[3:] * row_spacing
+    lps[:3, 2] = step
+    lps[:3, 3] = p0
+    return np.diag([-1.0, -1.0, 1.0, 1.0]) @ lps
+
+
+def load_series(source, *, series_uid: str | None = None, tolerance: float = 0.01):
+    """A DICOM series (a folder, or a list of paths or datasets) as a NIfTI image (chapter 2).
+
+    Reads every file with :func:`read_dicom`, keeps the series ``series_uid`` when given,
+    sorts and checks the slices with :func:`sort_slices`, stacks them as a
+    ``(columns, rows, slices)`` float32 array (rescaled with RescaleSlope and
+    RescaleIntercept when present: HU for CT) and attaches :func:`series_affine` as both the
+    sform and the qform (code 1, scanner coordinates). Raises :class:`MedicalFileError` for
+    a series that does not make one regular volume.
+    """
+    import nibabel as nib
+
+    datasets = _series_source(source)
+    if series_uid is not None:
+        datasets = [ds for ds in datasets if str(ds.get("SeriesInstanceUID")) == series_uid]
+        if not datasets:
+            raise ValueError(f"load_series: no file of series_uid {series_uid!r}")
+    ordered, _, _ = sort_slices(datasets, tolerance=tolerance)
+    slices = []
+    for ds in ordered:
+        pixels = ds.pixel_array.astype(np.float32)
+        if pixels.ndim != 2:
+            raise MedicalFileError(getattr(ds, "filename", "series"),
+                                   f"expected one 2-D slice per file, got shape {pixels.shape}")
+        slope = float(ds.get("RescaleSlope", 1) or 1)
+        intercept = float(ds.get("RescaleIntercept", 0) or 0)
+        slices.append((pixels * np.float32(slope) + np.float32(intercept)).T)
+    volume = np.stack(slices, axis=-1)
+    affine = series_affine(ordered)
+    img = nib.Nifti1Image(volume, affine)
+    img.set_sform(affine, code=1)
+    img.set_qform(affine, code=1)
+    return img
 
 
 # --------------------------------------------------------------------------- NIfTI

@@ -1,0 +1,311 @@
+"""Tests of medlab.files: readers, series, their errors on bad input, HU, windows, de-identification."""
+
+from __future__ import annotations
+
+import io
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from medlab import files
+from medlab.teach import check
+
+SALT = "a-secret-of-16+chars"
+CT = files.testdata_path("CT_small.dcm")
+ANAT = files.testdata_path("nibabel:anatomical.nii")
+EX4D = files.testdata_path("nibabel:example4d.nii.gz")
+
+
+def test_read_dicom_ct_header_and_hu():
+    ds = files.read_dicom(CT)
+    info = files.dicom_summary(ds)
+    assert info["modality"] == "CT"
+    assert info["pixel spacing (mm)"] == pytest.approx((0.661468, 0.661468))
+    assert info["slice thickness (mm)"] == 5.0
+    hu = files.to_hounsfield(ds)
+    assert hu.dtype == np.float32
+    assert (hu.min(), hu.max()) == (-896.0, 1167.0)
+    np.testing.assert_array_equal(hu, ds.pixel_array.astype(np.float32) - 1024)
+
+
+def test_read_dicom_missing_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        files.read_dicom(tmp_path / "nope.dcm")
+
+
+def test_read_dicom_not_dicom(tmp_path):
+    path = tmp_path / "table.dcm"
+    path.write_text("patient,age\nA,42\n")
+    with pytest.raises(files.MedicalFileError, match="table.dcm: not a DICOM file") as info:
+        files.read_dicom(path)
+    assert info.value.path == str(path)
+    with pytest.raises(files.MedicalFileError, match="not a DICOM file"):
+        files.read_dicom(ANAT)  # a NIfTI file passed as DICOM
+
+
+def test_read_dicom_truncated_pixel_data(tmp_path):
+    with pytest.raises(files.MedicalFileError, match="MR_truncated.dcm: truncated DICOM.*8130"):
+        files.read_dicom(files.testdata_path("MR_truncated.dcm"))
+    cut = tmp_path / "ct_cut.dcm"
+    cut.write_bytes(open(CT, "rb").read()[:20000])
+    with pytest.raises(files.MedicalFileError, match="ct_cut.dcm: truncated DICOM"):
+        files.read_dicom(cut)
+    ds = files.read_dicom(cut, pixels=False)  # the header alone is still readable
+    assert ds.Modality == "CT"
+
+
+def test_read_dicom_truncated_header(tmp_path):
+    cut = tmp_path / "ct_head.dcm"
+    cut.write_bytes(open(CT, "rb").read()[:1500])
+    with pytest.raises(files.MedicalFileError, match="ct_head.dcm: no pixel data"):
+        files.read_dicom(cut)
+
+
+def test_read_dicom_directory(tmp_path):
+    with pytest.raises(files.MedicalFileError, match="is a directory"):
+        files.read_dicom(tmp_path)
+
+
+def test_multiframe():
+    ds = files.read_dicom(files.testdata_path("emri_small.dcm"))
+    assert ds.pixel_array.shape == (10, 64, 64)
+    assert files.dicom_summary(ds)["frames"] == 10
+
+
+def test_to_hounsfield_rejects_mr_and_missing_rescale():
+    mr = files.read_dicom(files.testdata_path("MR_small.dcm"))
+    with pytest.raises(files.MedicalFileError, match="MR_small.dcm: .*CT only.*'MR'"):
+        files.to_hounsfield(mr)
+    ct = files.read_dicom(CT)
+    del ct.RescaleSlope
+    with pytest.raises(files.MedicalFileError, match="RescaleSlope"):
+        files.to_hounsfield(ct)
+
+
+def test_window_values_and_errors():
+    x = np.array([-1000.0, -160.0, 40.0, 240.0, 1000.0])
+    np.testing.assert_allclose(files.window(x, preset="soft tissue"), [0, 0, 0.5, 1, 1])
+    np.testing.assert_allclose(files.window(x, 0, 2000), [0, 0.42, 0.52, 0.62, 1], atol=1e-6)
+    assert set(files.WINDOWS) >= {"lung", "soft tissue", "bone", "brain"}
+    with pytest.raises(ValueError, match="unknown preset 'liver'"):
+        files.window(x, preset="liver")
+    with pytest.raises(ValueError, match="positive"):
+        files.window(x, 0, 0)
+    with pytest.raises(ValueError, match="not both"):
+        files.window(x, 0, 10, preset="lung")
+    with pytest.raises(ValueError, match="center"):
+        files.window(x)
+
+
+@pytest.mark.parametrize("name", ["CT_small.dcm", "MR_small.dcm", "US1_UNCR.dcm",
+                                  "RG1_UNCR.dcm"])
+def test_deidentify_leaves_no_patient_field(name):
+    ds = files.read_dicom(files.testdata_path(name))
+    before = files.identifying_elements(ds)
+    assert "PatientName" in before
+    secrets = [str(ds[k].value).encode() for k in ("PatientName", "PatientID")
+               if k in ds and len(str(ds[k].value)) >= 4]
+    anon = files.deidentify(ds, salt=SALT)
+    assert files.identifying_elements(anon) == []
+    assert files.identifying_elements(ds) == before  # the input is unchanged
+    buf = io.BytesIO()
+    anon.save_as(buf)
+    raw = buf.getvalue()
+    assert secrets and not any(s in raw for s in secrets)
+    assert "InstitutionName" not in anon
+    assert anon.get("PatientBirthDate", "") == ""
+    assert anon.PatientIdentityRemoved == "YES"
+    assert anon.SOPInstanceUID != ds.SOPInstanceUID
+    assert anon.SOPClassUID == ds.SOPClassUID  # registered UIDs stay
+    np.testing.assert_array_equal(anon.pixel_array, ds.pixel_array)
+
+
+def test_deidentify_pseudonym_dates_and_type2():
+    ds = files.read_dicom(CT)
+    anon = files.deidentify(ds, salt=SALT, pseudonym="ANON-0001", keep_dates=True)
+    assert str(anon.PatientName) == "ANON-0001" and anon.PatientID == "ANON-0001"
+    assert anon.StudyDate == ds.StudyDate
+    plain = files.deidentify(ds, salt=SALT)
+    # Type 2 elements are emptied (PS3.15 action Z), not removed
+    for keyword in ("StudyDate", "StudyTime", "PatientBirthDate", "PatientSex", "StudyID",
+                    "AccessionNumber", "ReferringPhysicianName"):
+        if keyword in ds:
+            assert keyword in plain and plain[keyword].value in ("", None), keyword
+    assert "ContentDate" not in plain and "InstitutionName" not in plain  # others removed
+    # the same salt links the UIDs of one study across files; another salt does not
+    assert plain.StudyInstanceUID == files.deidentify(ds, salt=SALT).StudyInstanceUID
+    other = files.deidentify(ds, salt="another-secret-salt-xyz")
+    assert other.StudyInstanceUID != plain.StudyInstanceUID
+
+
+def test_deidentify_needs_a_secret_salt():
+    ds = files.read_dicom(CT)
+    with pytest.raises(TypeError):
+        files.deidentify(ds)  # no public default
+    with pytest.raises(ValueError, match="salt.*16 characters"):
+        files.deidentify(ds, salt="medlab")
+
+
+def test_read_nifti_and_summary():
+    img = files.read_nifti(ANAT)
+    info = files.nifti_summary(img)
+    assert info["shape"] == (33, 41, 25)
+    assert info["voxel size (mm)"] == (2.0, 2.0, 2.0)
+    assert info["orientation"] == "LAS"
+    assert files.read_nifti(EX4D, ndim=4).shape == (128, 96, 24, 2)
+    assert files.read_nifti(EX4D, ndim=(3, 4)).ndim == 4
+
+
+def test_read_nifti_wrong_dimensions():
+    with pytest.raises(files.MedicalFileError, match=r"example4d.nii.gz: expected a 3-D image, "
+                                                  r"got 4-D with shape \(128, 96, 24, 2\)"):
+        files.read_nifti(EX4D)
+    with pytest.raises(files.MedicalFileError, match="expected a 4-D image, got 3-D"):
+        files.read_nifti(ANAT, ndim=4)
+
+
+def test_read_nifti_bad_files(tmp_path):
+    with pytest.raises(files.MedicalFileError, match="CT_small.dcm: not a readable NIfTI"):
+        files.read_nifti(CT)
+    bad = tmp_path / "broken.nii"
+    bad.write_bytes(open(ANAT, "rb").read()[:200])
+    with pytest.raises(files.MedicalFileError, match="broken.nii"):
+        files.read_nifti(bad).get_fdata()
+    with pytest.raises(FileNotFoundError, match="missing.nii"):
+        files.read_nifti(tmp_path / "missing.nii")
+
+
+def test_resample_to_spacing():
+    img = files.read_nifti(ANAT)
+    out = files.resample_to_spacing(img, (4.0, 4.0, 4.0), order=0)
+    assert files.nifti_summary(out)["voxel size (mm)"] == (4.0, 4.0, 4.0)
+    assert abs(out.shape[0] - img.shape[0] / 2) <= 1
+    with pytest.raises(ValueError, match="positive"):
+        files.resample_to_spacing(img, 0)
+    with pytest.raises(ValueError, match="3-D"):
+        files.resample_to_spacing(files.read_nifti(EX4D, ndim=4), 2.0)
+
+
+def test_testdata_path_errors():
+    with pytest.raises(FileNotFoundError, match="no_such.dcm"):
+        files.testdata_path("no_such.dcm")
+    with pytest.raises(FileNotFoundError, match="nope.nii"):
+        files.testdata_path("nibabel:nope.nii")
+
+
+def test_ch02_checks_right_and_wrong():
+    import pydicom
+
+    slices = sorted((pydicom.dcmread(p) for p in CT2.iterdir()),
+                    key=lambda ds: float(ds.ImagePositionPatient[2]))
+    assert check("ch02-ct2-affine", files.series_affine(slices[1:]))
+    assert not check("ch02-ct2-affine", np.diag([-1, -1, 1, 1]) @ files.series_affine(slices[1:]))
+    assert not check("ch02-ct2-affine", np.eye(4))
+    assert check("ch02-ct2-missing", 161)
+    assert not check("ch02-ct2-missing", 162)
+    assert check("ch02-mr700-step", 16.35)
+    assert not check("ch02-mr700-step", 81.8)
+
+
+# --------------------------------------------------------------------------- series
+
+SERIES = Path(files.testdata_path("CT_small.dcm")).parent / "dicomdirtests"
+CT5N = SERIES / "98892001" / "CT5N"      # five contiguous axial slices, 2.5 mm apart
+CT2 = SERIES / "77654033" / "CT2"        # four slices, one far from the others
+MR700 = SERIES / "98892003" / "MR700"    # seven radial slices
+
+
+def test_load_series_ct5n_geometry():
+    img = files.load_series(CT5N)
+    assert img.shape == (16, 16, 5)
+    assert img.header.get_zooms() == pytest.approx((0.488281, 0.488281, 2.5), abs=1e-5)
+    assert "".join(__import__("nibabel").aff2axcodes(img.affine)) == "LPS"
+    # first voxel: IPP of the lowest slice, LPS -> RAS flips x and y
+    np.testing.assert_allclose(img.affine[:3, 3], [72.2, 143.0, -1.2375], atol=1e-4)
+    assert img.header.get_sform(coded=True)[1] == 1 and img.header.get_qform(coded=True)[1] == 1
+    ordered, positions, spacing = files.sort_slices(
+        [files.read_dicom(p) for p in sorted(CT5N.iterdir())])
+    assert spacing == pytest.approx(2.5) and list(np.diff(positions)) == pytest.approx([2.5] * 4)
+    assert [int(ds.InstanceNumber) for ds in ordered] == [10, 9, 8, 7, 6]  # not file order
+    hu = np.stack([(files.to_hounsfield(ds)).T for ds in ordered], axis=-1)
+    np.testing.assert_array_equal(img.get_fdata(), hu)
+
+
+def test_load_series_matches_simpleitk(tmp_path):
+    sitk = pytest.importorskip("SimpleITK")
+    nib = pytest.importorskip("nibabel")
+    reader = sitk.ImageSeriesReader()
+    reader.SetFileNames(reader.GetGDCMSeriesFileNames(str(CT5N)))
+    itk = reader.Execute()
+    sitk.WriteImage(itk, str(tmp_path / "itk.nii.gz"))
+    ours = files.load_series(CT5N)
+    nib.save(ours, tmp_path / "ours.nii.gz")
+    theirs, back = nib.load(tmp_path / "itk.nii.gz"), nib.load(tmp_path / "ours.nii.gz")
+    np.testing.assert_allclose(theirs.affine, ours.affine, atol=1e-4)
+    np.testing.assert_array_equal(theirs.get_fdata(), ours.get_fdata())
+    np.testing.assert_allclose(back.affine, ours.affine, atol=1e-5)
+    # ITK's origin is the same point in LPS
+    np.testing.assert_allclose(itk.GetOrigin(), ours.affine[:3, 3] * [-1, -1, 1], atol=1e-4)
+
+
+def test_load_series_from_paths_in_any_order():
+    paths = sorted(CT5N.iterdir())[::-1]
+    a, b = files.load_series(paths), files.load_series(CT5N)
+    np.testing.assert_array_equal(a.get_fdata(), b.get_fdata())
+    np.testing.assert_allclose(a.affine, b.affine)
+
+
+def test_load_series_gap():
+    with pytest.raises(files.MedicalFileError,
+                       match=r"CT2: uneven slice spacing: 202.50 mm .* 1.25 mm apart: about 161"):
+        files.load_series(CT2)
+
+
+def test_load_series_missing_slice(tmp_path):
+    for p in sorted(CT5N.iterdir()):
+        if p.name != "2693":  # the middle slice
+            shutil.copy(p, tmp_path / p.name)
+    with pytest.raises(files.MedicalFileError, match=r"5.00 mm .* 2.50 mm apart: about 1 slice"):
+        files.load_series(tmp_path)
+
+
+def test_load_series_radial_and_mixed_orientations(tmp_path):
+    with pytest.raises(files.MedicalFileError, match="MR700: ImageOrientationPatient differs.*7 "
+                                                     "distinct orientations"):
+        files.load_series(MR700)
+    slices = [files.read_dicom(p) for p in sorted(CT5N.iterdir())]
+    slices[2].ImageOrientationPatient = [1, 0, 0, 0, 0, -1]  # one coronal slice
+    with pytest.raises(files.MedicalFileError, match="2 distinct orientations in 5"):
+        files.load_series(slices)
+
+
+def test_load_series_two_series_in_one_folder(tmp_path):
+    for folder in (CT5N, CT2):
+        for p in folder.iterdir():
+            shutil.copy(p, tmp_path / p.name)
+    with pytest.raises(files.MedicalFileError, match=r"2 series mixed.*\(4 files.*\(5 files"):
+        files.load_series(tmp_path)
+    uid = str(files.read_dicom(next(CT5N.iterdir())).SeriesInstanceUID)
+    assert files.load_series(tmp_path, series_uid=uid).shape == (16, 16, 5)
+    with pytest.raises(ValueError, match="no file of series_uid"):
+        files.load_series(tmp_path, series_uid="1.2.3")
+
+
+def test_load_series_bad_input(tmp_path):
+    with pytest.raises(files.MedicalFileError, match="holds no files"):
+        files.load_series(tmp_path)
+    with pytest.raises(files.MedicalFileError, match="expected a folder"):
+        files.load_series(tmp_path / "nope")
+    with pytest.raises(ValueError, match="source. is empty"):
+        files.load_series([])
+    one = [files.read_dicom(next(CT5N.iterdir()))]
+    with pytest.raises(ValueError, match="at least 2 slices"):
+        files.sort_slices(one)
+    twice = [files.read_dicom(p) for p in sorted(CT5N.iterdir())[:2]] * 2
+    with pytest.raises(files.MedicalFileError, match="two slices at the same position"):
+        files.sort_slices(twice)
+    (tmp_path / "notes.txt").write_text("not an image")
+    with pytest.raises(files.MedicalFileError, match="notes.txt: not a DICOM file"):
+        files.load_series(tmp_path)
