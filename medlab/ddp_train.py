@@ -11,7 +11,8 @@ The same :func:`train` runs three ways, unchanged:
                --rdzv-endpoint=HOST:29500 --rdzv-id=job1 -m medlab.ddp_train --steps 100
 
 torchrun sets ``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``, ``MASTER_ADDR`` and ``MASTER_PORT``;
-:func:`main` reads them. The module also holds the other functions chapter 10 launches
+:func:`main` reads them. ``Config(strategy="fsdp")`` (``--strategy fsdp``) shards the model
+over the processes with FSDP instead of copying it (DDP). The module also holds the other functions chapter 10 launches
 (Hogwild, a two-stage pipeline, a worker that fails on purpose): a spawned worker imports its
 function from a module, never from the notebook.
 """
@@ -44,6 +45,8 @@ class Config:
     checkpoint: str | None = None  # rank 0 writes the final model here
     warmup: int = 2              # steps left out of the timing
     eval_every: int = 0          # every so many steps, record the loss on all of (X, y)
+    log_every: int = 0           # every so many steps, rank 0 prints the loss (a sync point)
+    strategy: str = "ddp"        # "ddp" (a full copy per process) or "fsdp" (sharded)
 
 
 def wdbc_tensors(dtype: str = "float32", seed: int = 0):
@@ -92,11 +95,20 @@ def train(config: Config, rank: int = 0, world_size: int = 1, data=None) -> dict
     """Train on ``world_size`` processes (this is process ``rank``); see the module docstring.
 
     Each process sees ``global_batch // world_size`` samples a step, chosen by a
-    ``DistributedSampler``; DDP averages the gradients, so every step equals one step of a
-    single process on the whole global batch. ``data`` is ``(X, y)``; by default the
-    Wisconsin training split (:func:`wdbc_tensors`), which each process then loads itself.
-    Returns the final parameters, the loss of each
-    step (averaged over processes), seconds per step, and where the checkpoint went.
+    ``DistributedSampler``; the gradients are averaged over the processes, so every step equals
+    one step of a single process on the whole global batch. ``config.strategy`` says how:
+    ``"ddp"`` keeps a full copy of the model in every process (``DistributedDataParallel``);
+    ``"fsdp"`` shards parameters, gradients and optimizer state over the processes
+    (``torch.distributed.fsdp.fully_shard``, one unit per ``Linear``, with activation
+    checkpointing). ``data`` is ``(X, y)``; by default the Wisconsin training split
+    (:func:`wdbc_tensors`), which each process then loads itself.
+
+    Nothing inside the timed loop waits for the other processes except the gradient
+    all-reduce itself: the losses stay tensors and are averaged over the processes once, after
+    the loop (``config.log_every`` adds a printed, synchronising loss every so many steps).
+    Returns the final parameters (whole, also under FSDP), the loss of each step (averaged over
+    processes), seconds per step, the number of parameter values this process stores, and
+    where the checkpoint went.
     """
     import torch
     import torch.distributed as dist
@@ -108,17 +120,34 @@ def train(config: Config, rank: int = 0, world_size: int = 1, data=None) -> dict
     if config.global_batch % world_size:
         raise ValueError(f"train: global_batch={config.global_batch} must be divisible by "
                          f"world_size={world_size}")
+    if config.strategy not in ("ddp", "fsdp"):
+        raise ValueError(f"train: strategy must be 'ddp' or 'fsdp', got {config.strategy!r}")
     distributed = dist.is_available() and dist.is_initialized()
     if world_size > 1 and not distributed:
         raise RuntimeError("train: world_size > 1 needs an initialized process group "
                            "(use medlab.distributed.launch or torchrun)")
+    fsdp = distributed and config.strategy == "fsdp"
+    if fsdp and config.checkpoint:
+        raise ValueError("train: checkpoints are written for strategy='ddp' only (a sharded "
+                         "model needs torch.distributed.checkpoint)")
     device = _device()
     X, y = data if data is not None else wdbc_tensors(config.dtype)[:2]
     X, y = X.to(device, getattr(torch, config.dtype)), y.to(device)
     model = make_model(X.shape[1], config.hidden, seed=config.seed, dtype=config.dtype).to(device)
-    # DDP broadcasts rank 0's parameters at the start and all-reduces gradients in backward()
-    net = DDP(model, device_ids=[device] if device.type == "cuda" else None) if distributed \
-        else model
+    if fsdp:
+        from torch.distributed._composable import checkpoint as activation_checkpoint
+        from torch.distributed.fsdp import fully_shard
+
+        for layer in model:
+            if isinstance(layer, torch.nn.Linear):
+                activation_checkpoint(layer)  # recompute in backward instead of storing
+                fully_shard(layer)            # each process keeps 1/N of its parameters
+        net = fully_shard(model)
+    elif distributed:
+        # DDP broadcasts rank 0's parameters at the start and all-reduces gradients in backward()
+        net = DDP(model, device_ids=[device] if device.type == "cuda" else None)
+    else:
+        net = model
     opt = torch.optim.SGD(net.parameters(), lr=config.lr, momentum=config.momentum)
     sampler = DistributedSampler(TensorDataset(X, y), num_replicas=world_size, rank=rank,
                                  shuffle=True, seed=config.seed, drop_last=True)
@@ -132,14 +161,17 @@ def train(config: Config, rank: int = 0, world_size: int = 1, data=None) -> dict
                 t_start = time.perf_counter()
             opt.zero_grad(set_to_none=True)
             loss = F.cross_entropy(net(xb), yb)
-            loss.backward()  # under DDP: gradients are all-reduced (averaged) here
+            loss.backward()  # under DDP/FSDP: gradients are all-reduced (averaged) here
             opt.step()
-            report = loss.detach().clone()
-            if distributed:
-                dist.all_reduce(report)
-                report /= world_size
-            losses.append(float(report))
+            losses.append(loss.detach())  # a tensor: no float(), no waiting for the others
             step += 1
+            if config.log_every and step % config.log_every == 0:
+                report = loss.detach().clone()
+                if distributed:
+                    dist.all_reduce(report)  # a second collective: only every log_every steps
+                    report /= world_size
+                if rank == 0:
+                    print(f"step {step}: loss {float(report):.4f}")
             if config.eval_every and step % config.eval_every == 0:
                 with torch.no_grad():
                     curve.append((step, float(F.cross_entropy(model(X), y))))
@@ -147,15 +179,25 @@ def train(config: Config, rank: int = 0, world_size: int = 1, data=None) -> dict
                 break
         epoch += 1
     seconds = (time.perf_counter() - t_start) / max(config.steps - config.warmup, 1)
+    losses = torch.stack(losses).to(torch.float64)
+    if distributed:  # one all-reduce for all the steps' losses, after the timing
+        dist.all_reduce(losses)
+        losses /= world_size
+    if fsdp:
+        stored = sum(p.to_local().numel() for p in model.parameters())
+        params = [p.full_tensor().detach().cpu().clone() for p in model.parameters()]
+    else:
+        stored = sum(p.numel() for p in model.parameters())
+        params = [p.detach().cpu().clone() for p in model.parameters()]
     if config.checkpoint and rank == 0:
         state = {"model": model.state_dict(), "optimizer": opt.state_dict(),
                  "step": step, "config": asdict(config)}
         torch.save(state, config.checkpoint)
     if distributed:
         dist.barrier()  # nobody reads the checkpoint before rank 0 has written it
-    return {"params": [p.detach().cpu().clone() for p in model.parameters()],
-            "losses": torch.tensor(losses, dtype=torch.float64), "curve": curve,
-            "seconds_per_step": seconds, "rank": rank, "world_size": world_size}
+    return {"params": params, "losses": losses.cpu(), "curve": curve,
+            "seconds_per_step": seconds, "stored_parameters": stored, "rank": rank,
+            "world_size": world_size}
 
 
 def worker(rank: int, world_size: int, config, data=None):
@@ -323,6 +365,9 @@ def main(argv=None) -> int:
     parser.add_argument("--out", dest="checkpoint", default=None,
                         help="rank 0 saves the trained model here (torch.save)")
     parser.add_argument("--backend", choices=["auto", "gloo", "nccl"], default="auto")
+    parser.add_argument("--strategy", choices=["ddp", "fsdp"], default=defaults.strategy)
+    parser.add_argument("--log-every", type=int, default=defaults.log_every,
+                        help="print the loss every so many steps (0: never)")
     parser.add_argument("--timeout", type=float, default=300.0,
                         help="seconds a collective may wait for the other processes")
     ns = parser.parse_args(argv)
@@ -337,7 +382,8 @@ def main(argv=None) -> int:
             torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
         dist.init_process_group(backend, timeout=dt.timedelta(seconds=ns.timeout))
     config = Config(steps=ns.steps, global_batch=ns.global_batch, lr=ns.lr, hidden=ns.hidden,
-                    dtype=ns.dtype, seed=ns.seed, checkpoint=ns.checkpoint)
+                    dtype=ns.dtype, seed=ns.seed, checkpoint=ns.checkpoint,
+                    strategy=ns.strategy, log_every=ns.log_every)
     try:
         out = train(config, rank, world_size)
     finally:

@@ -37,6 +37,29 @@ def test_ddp_two_processes_equal_one_process(data):
     assert torch.allclose(single["losses"], ranks[1]["losses"], rtol=0, atol=1e-12)
 
 
+def test_fsdp_two_processes_equal_one_process_and_store_half(data):
+    cfg = ddp_train.Config(steps=6, dtype="float64", hidden=64, strategy="fsdp")
+    torch.set_num_threads(1)
+    single = ddp_train.train(cfg, data=data)  # one process: nothing to shard
+    ranks = launch(ddp_train.worker, 2, (cfg, data), timeout=120)
+    total = sum(p.numel() for p in single["params"])
+    assert single["stored_parameters"] == total
+    assert _max_diff(single["params"], ranks[0]["params"]) < 1e-12
+    assert _max_diff(ranks[0]["params"], ranks[1]["params"]) == 0
+    assert torch.allclose(single["losses"], ranks[0]["losses"], rtol=0, atol=1e-12)
+    assert sum(r["stored_parameters"] for r in ranks) == total
+    assert all(r["stored_parameters"] < 0.6 * total for r in ranks)
+
+
+def test_train_logs_every_n_steps_and_checks_its_settings(data, capsys):
+    out = ddp_train.train(ddp_train.Config(steps=6, log_every=3), data=data)
+    printed = capsys.readouterr().out
+    assert "step 3: loss" in printed and "step 6: loss" in printed and "step 1:" not in printed
+    assert out["losses"].shape == (6,)
+    with pytest.raises(ValueError, match="strategy"):
+        ddp_train.train(ddp_train.Config(strategy="zero3"), data=data)
+
+
 def test_failing_worker_raises_its_error_quickly():
     t0 = time.perf_counter()
     with pytest.raises(WorkerError, match="29 columns, expected 30") as info:
