@@ -4,8 +4,9 @@
 - LIME on images: :func:`lime_weight_map`, :func:`quiet_lime`;
 - calibration: :func:`softmax`, :func:`fit_temperature`, :func:`reliability_diagram`;
 - uncertainty: :func:`mc_dropout_predict`, :func:`predictive_entropy`,
-  :func:`coverage_accuracy`, :func:`tta_segment`;
-- conformal prediction: :func:`conformal_threshold`, :func:`conformal_sets`.
+  :func:`mutual_information`, :func:`coverage_accuracy`, :func:`tta_segment`;
+- conformal prediction: :func:`conformal_threshold` (also per class, "Mondrian"),
+  :func:`conformal_sets`, :func:`conformal_coverage_law`, :func:`conformal_cases_needed`.
 
 NumPy arrays and torch models in, NumPy arrays out. Chapter 11 explains every function.
 """
@@ -243,6 +244,24 @@ def predictive_entropy(probs) -> np.ndarray:
     return -(p * np.log(np.clip(p, 1e-12, None))).sum(axis=1)
 
 
+def mutual_information(samples) -> np.ndarray:
+    """The epistemic part of the predictive entropy (chapter 11): for (s, n, k) samples of
+    class probabilities (MC-dropout passes or ensemble members), the entropy of their mean
+    minus the mean of their entropies, ``H[mean_s p_s] - mean_s H[p_s]`` (the "BALD" score).
+
+    It is zero when every sample says the same, however unsure that answer is (aleatoric
+    uncertainty), and large when the samples disagree (epistemic uncertainty). In nats.
+    """
+    p = np.asarray(samples, dtype=float)
+    if p.ndim != 3:
+        raise ValueError(f"mutual_information: samples must be (s, n, k) probabilities, got "
+                         f"shape {p.shape}")
+    for i in range(len(p)):
+        _as_probs(p[i], "samples")
+    each = -(p * np.log(np.clip(p, 1e-12, None))).sum(axis=2).mean(axis=0)
+    return np.maximum(predictive_entropy(p) - each, 0.0)
+
+
 def mc_dropout_predict(model, x, *, n_samples: int = 30, batch_size: int = 512,
                        seed: int = 0) -> np.ndarray:
     """Monte Carlo dropout (Gal and Ghahramani 2016): class probabilities from
@@ -300,7 +319,7 @@ def coverage_accuracy(correct, uncertainty, coverages=None):
 
 # --- conformal prediction ---------------------------------------------------------------------
 
-def conformal_threshold(cal_probs, cal_labels, alpha: float) -> float:
+def conformal_threshold(cal_probs, cal_labels, alpha: float, *, by_class: bool = False):
     """Split conformal prediction (Vovk et al. 2005; Angelopoulos and Bates 2023): the
     threshold q on the score 1 - p(true class) from a calibration set.
 
@@ -308,11 +327,24 @@ def conformal_threshold(cal_probs, cal_labels, alpha: float) -> float:
     empirical quantile); a new case's set then holds every class with 1 - p <= q and contains
     the true class with probability at least 1 - alpha, averaged over calibration sets, if the
     cases are exchangeable. Chapter 11.
+
+    ``by_class=True`` gives class-conditional ("Mondrian") conformal prediction: one threshold
+    per class, each from the calibration cases of that class only, returned as an array of
+    length k; the coverage then holds within every class. A class with fewer than
+    ``ceil(1/alpha) - 1`` calibration cases gets the threshold ``inf`` (always in the set).
     """
     probs = _as_probs(cal_probs, "cal_probs")
     labels = _as_labels(cal_labels, len(probs), probs.shape[1], "cal_labels")
     if not 0 < alpha < 1:
         raise ValueError(f"conformal_threshold: alpha must be in (0, 1), got {alpha}")
+    if by_class:
+        out = np.full(probs.shape[1], np.inf)
+        for c in range(probs.shape[1]):
+            scores = np.sort(1.0 - probs[labels == c, c])
+            k = int(np.ceil((len(scores) + 1) * (1 - alpha) - 1e-9))
+            if k <= len(scores):
+                out[c] = scores[k - 1]
+        return out
     n = len(labels)
     k = int(np.ceil((n + 1) * (1 - alpha) - 1e-9))
     if k > n:
@@ -322,10 +354,65 @@ def conformal_threshold(cal_probs, cal_labels, alpha: float) -> float:
     return float(np.sort(scores)[k - 1])
 
 
-def conformal_sets(probs, threshold: float) -> np.ndarray:
-    """Prediction sets: an (n, k) boolean array, True where 1 - p <= ``threshold``."""
+def conformal_sets(probs, threshold) -> np.ndarray:
+    """Prediction sets: an (n, k) boolean array, True where 1 - p <= ``threshold`` (a number,
+    or one threshold per class from ``conformal_threshold(..., by_class=True)``)."""
     probs = _as_probs(probs)
-    return (1.0 - probs) <= threshold + 1e-12
+    q = np.asarray(threshold, dtype=float)
+    if q.ndim > 1 or (q.ndim == 1 and len(q) != probs.shape[1]):
+        raise ValueError(f"conformal_sets: threshold must be a number or one per class "
+                         f"({probs.shape[1]}), got shape {q.shape}")
+    return (1.0 - probs) <= q + 1e-12
+
+
+def conformal_coverage_law(n: int, alpha: float) -> dict:
+    """The distribution of split-conformal coverage over calibration sets (chapter 11).
+
+    Given a calibration set of ``n`` exchangeable cases with continuous scores, the coverage
+    of the next case is Beta(k, n + 1 - k) with k = ceil((n + 1)(1 - alpha)) (Vovk 2012;
+    Angelopoulos and Bates 2023, section 3.2). Returns k, its mean k / (n + 1), standard
+    deviation, and its 2.5, 5, 95 and 97.5 % quantiles.
+    """
+    from scipy.stats import beta
+
+    if int(n) != n or n < 1:
+        raise ValueError(f"conformal_coverage_law: n must be a positive whole number, got {n}")
+    if not 0 < alpha < 1:
+        raise ValueError(f"conformal_coverage_law: alpha must be in (0, 1), got {alpha}")
+    n = int(n)
+    k = int(np.ceil((n + 1) * (1 - alpha) - 1e-9))
+    if k > n:
+        raise ValueError(f"conformal_coverage_law: n={n} is too small for alpha={alpha}")
+    law = beta(k, n + 1 - k)
+    q = law.ppf([0.025, 0.05, 0.95, 0.975])
+    return {"k": k, "mean": k / (n + 1), "sd": float(law.std()), "q2.5": float(q[0]),
+            "q5": float(q[1]), "q95": float(q[2]), "q97.5": float(q[3])}
+
+
+def conformal_cases_needed(alpha: float, half_width: float = 0.01, level: float = 0.95) -> int:
+    """The smallest calibration set whose coverage lies within ``half_width`` of its mean
+    with probability ``level`` (central interval of the Beta law; chapter 11)."""
+    if not 0 < half_width < 0.5 or not 0 < level < 1:
+        raise ValueError(f"conformal_cases_needed: need 0 < half_width < 0.5 and "
+                         f"0 < level < 1, got {half_width} and {level}")
+    tail = (1 - level) / 2
+    from scipy.stats import beta
+
+    def wide(n):
+        k = int(np.ceil((n + 1) * (1 - alpha) - 1e-9))
+        if k > n:
+            return True
+        lo, hi = beta(k, n + 1 - k).ppf([tail, 1 - tail])
+        return (hi - lo) / 2 > half_width
+
+    hi = 16
+    while wide(hi):
+        hi *= 2
+    lo = hi // 2
+    while hi - lo > 1:           # the half-width shrinks (nearly) monotonically with n
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if wide(mid) else (lo, mid)
+    return hi
 
 
 # --- segmentation uncertainty by test-time augmentation --------------------------------------

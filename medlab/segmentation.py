@@ -376,13 +376,16 @@ def predict_volume(model, data: dict):
     return out
 
 
-def hd95_slices(pred, target, *, spacing=(1.0, 1.0), num_classes: int = NUM_CLASSES):
+def hd95_slices(pred, target, *, spacing=(1.0, 1.0), num_classes: int = NUM_CLASSES,
+                return_counts: bool = False):
     """Mean over slices of the 2-D 95 % Hausdorff distance of each foreground class (MONAI,
     via :func:`medlab.metrics.hd95_per_class`), in mm given the in-plane ``spacing``.
 
-    Slices are not neighbours in a position split, so distances are taken within each slice.
     A slice where a class is missing from the truth or the prediction is skipped for that class
-    (its distance is undefined); the result is NaN when no slice is left. Chapter 7."""
+    (its distance is undefined); the result is NaN when no slice is left. Two methods can
+    therefore be averaged over different slices: with ``return_counts`` the number of slices
+    used per class is returned too, ``(hd95, counts)``. Chapter 7 measures in 3-D per subject
+    (:func:`subject_scores`) instead, where nothing is skipped."""
     import warnings
 
     from medlab.metrics import hd95_per_class
@@ -403,7 +406,8 @@ def hd95_slices(pred, target, *, spacing=(1.0, 1.0), num_classes: int = NUM_CLAS
         for c, ok in enumerate(present):
             if ok and np.isfinite(hd[c]):
                 values[c].append(float(hd[c]))
-    return np.array([np.mean(v) if v else np.nan for v in values])
+    hd = np.array([np.mean(v) if v else np.nan for v in values])
+    return (hd, np.array([len(v) for v in values])) if return_counts else hd
 
 
 def train_chapter_unet(seed: int = 0, epochs: int = 60, context: int = 1, data=None):
@@ -422,3 +426,223 @@ def train_chapter_unet(seed: int = 0, epochs: int = 60, context: int = 1, data=N
                           lr=1e-2,
                           augment={"rotate_prob": 0.2, "intensity": 0.05, "bias_prob": 0.2})
     return model, data
+
+
+# --------------------------------------------------------------------------------------------
+# pseudo-subjects: a split by subject from one template (chapter 7)
+# --------------------------------------------------------------------------------------------
+SUBJECT_SIZE = (96, 112, 88)  # 2-mm voxels around the brain; in-plane a multiple of 16
+
+
+def _template_box(labels, size):
+    """Slices of ``size`` centred on the brain of ``labels`` (padding where it runs out)."""
+    brain = labels > 0
+    out = []
+    for ax, n in enumerate(size):
+        idx = np.nonzero(brain.any(axis=tuple(j for j in range(3) if j != ax)))[0]
+        centre = (int(idx.min()) + int(idx.max()) + 1) // 2
+        out.append((centre - n // 2, centre - n // 2 + n))
+    return out
+
+
+def _crop_pad(array, box):
+    pads = [(max(-lo, 0), max(hi - s, 0)) for (lo, hi), s in zip(box, array.shape)]
+    array = np.pad(array, pads)
+    return array[tuple(slice(lo + p, hi + p) for (lo, hi), (p, _) in zip(box, pads))]
+
+
+def pseudo_subject(image, labels, seed: int, *, size=SUBJECT_SIZE, deform: float = 0.06,
+                   grid=(4, 5, 4), blur=(0.2, 0.7),
+                   bias: float = 0.1, gamma=(0.8, 1.25), noise: float = 0.02) -> dict:
+    """One pseudo-subject made from a template ``image`` and its ``labels`` with MONAI's
+    random transforms, all drawn from ``seed`` (the recipe of domain-randomised training,
+    as in SynthSeg). Chapter 7.
+
+    Shape: a smooth random deformation (``RandSmoothDeformd``: random displacements of up to
+    ``deform`` in normalised coordinates, about 3 voxels (6 mm) here, on a coarse ``grid``,
+    interpolated to every voxel; a coarse grid also scales, shifts and bends the brain as a
+    whole) moves image and labels together, in one trilinear resampling: the labels as a
+    brain mask and one 0/1 map per tissue, a voxel being brain where the mask stays >= 0.5,
+    with the tissue whose map is highest. Acquisition, on the image only: partial-volume blur
+    (``RandGaussianSmooth``, sigma in ``blur`` voxels), a smooth multiplicative bias field
+    (``RandBiasField``, coefficients up to ``bias``), a gamma change of contrast
+    (``RandAdjustContrast``) and Rician noise (``RandRicianNoise``, sd up to ``noise``).
+    The image is then normalised inside the subject's brain mask (:func:`normalise_in_mask`).
+    Returns ``{"image", "labels"}`` of shape ``size``, the ``seed`` and the crop ``box``
+    (per axis ``(start, stop)`` in template voxels).
+    """
+    import monai.transforms as mt
+    import torch
+
+    image, labels = np.asarray(image, np.float32), np.asarray(labels)
+    if image.ndim != 3 or image.shape != labels.shape:
+        raise ValueError(f"pseudo_subject: expected a 3-D image and labels of one shape, got "
+                         f"{image.shape} and {labels.shape}")
+    if not (labels > 0).any():
+        raise ValueError("pseudo_subject: `labels` holds no brain (no label > 0)")
+    box = _template_box(labels, size)
+    crop = _crop_pad(labels, box)
+    # the brain mask and one map per tissue, interpolated and decided separately, so that the
+    # thin CSF at the brain's edge does not lose the vote to the background outside it
+    onehot = np.stack([crop > 0] + [crop == k for k in range(1, NUM_CLASSES)]).astype(np.float32)
+    item = {"image": torch.as_tensor(_crop_pad(image, box)[None]),
+            "label": torch.as_tensor(onehot)}
+    keys, modes = ["image", "label"], ("bilinear", "bilinear")
+    # one resampling only: every interpolation thins the one-voxel CSF a little more
+    shape = mt.RandSmoothDeformd(keys, spatial_size=tuple(size), rand_size=grid, prob=1.0,
+                                 def_range=deform, field_mode="trilinear", grid_mode=modes,
+                                 grid_padding_mode="zeros", align_corners=True,
+                                 grid_align_corners=True)
+    acquisition = mt.Compose([
+        mt.RandGaussianSmooth(sigma_x=blur, sigma_y=blur, sigma_z=blur, prob=1.0),
+        mt.RandBiasField(degree=3, coeff_range=(0.0, bias), prob=1.0),
+        mt.RandAdjustContrast(gamma=gamma, prob=1.0),
+        mt.RandRicianNoise(std=noise, prob=1.0),
+    ])
+    rng = np.random.default_rng(seed)
+    shape.set_random_state(seed=int(rng.integers(2**31)))
+    acquisition.set_random_state(seed=int(rng.integers(2**31)))
+    item = shape(item)
+    maps = np.asarray(item["label"])
+    out_labels = np.where(maps[0] >= 0.5, maps[1:].argmax(0) + 1, 0).astype(np.int64)
+    out_image = np.asarray(acquisition(item["image"]))[0]
+    return {"image": normalise_in_mask(out_image, out_labels > 0), "labels": out_labels,
+            "seed": seed, "box": box}
+
+
+def pseudo_subjects(n: int, seed: int = 0, *, volume=None, **options) -> list[dict]:
+    """``n`` pseudo-subjects (:func:`pseudo_subject`) from the 2-mm MNI152 template (or
+    ``volume``), subject ``i`` drawn from its own seed (``SeedSequence(seed)`` spawned ``n``
+    ways). Chapter 7."""
+    if n < 1:
+        raise ValueError(f"pseudo_subjects: n must be at least 1, got {n}")
+    if volume is None:
+        from medlab.data import load_mni152_tissue
+
+        volume = load_mni152_tissue(2)
+    seeds = [int(s.generate_state(1)[0]) for s in np.random.SeedSequence(seed).spawn(n)]
+    return [pseudo_subject(volume.image, volume.labels, s, **options) for s in seeds]
+
+
+def subject_slices(subjects, context: int = 1, *, every: int = 1):
+    """Axial slices (every ``every``-th one that holds brain) of a list of subjects, with
+    ``context`` neighbours as channels: ``(images (n, 2c+1, H, W), labels (n, H, W))``."""
+    if not subjects:
+        raise ValueError("subject_slices: `subjects` is empty")
+    if context < 0 or every < 1:
+        raise ValueError(f"subject_slices: need context >= 0 and every >= 1, got {context}, "
+                         f"{every}")
+    images, labels = [], []
+    for s in subjects:
+        z = np.nonzero((s["labels"] > 0).any(axis=(0, 1)))[0][::every]
+        images.append(stack_slices(s["image"], z, context))
+        labels.append(np.moveaxis(s["labels"][:, :, z], 2, 0))
+    return np.concatenate(images), np.concatenate(labels).astype(np.int64)
+
+
+def predict_subject(model, subject: dict, context: int = 1, *, flip_tta: bool = False):
+    """3-D tissue map of one subject from a 2-D network, slice by slice: inside the brain
+    mask the most probable *tissue* (CSF, GM or WM), outside 0, so that every method is
+    given the same brain mask. Chapter 7."""
+    image, mask = subject["image"], subject["labels"] > 0
+    probs = predict_slices(model, stack_slices(image, np.arange(image.shape[2]), context),
+                           probabilities=True, flip_tta=flip_tta)  # (z, K, X, Y)
+    tissue = probs[:, 1:].argmax(1) + 1
+    return np.where(mask, np.moveaxis(tissue, 0, 2), 0).astype(np.int64)
+
+
+def choose_thresholds(images, labels, *, grid=None):
+    """The two cut points ``(t1, t2)`` on intensity that maximise the mean Dice of CSF
+    (x < t1), GM (t1 <= x < t2) and WM (x >= t2) over all brain voxels of the training
+    ``images`` and ``labels`` (lists of 3-D arrays). Exhaustive over ``grid``, counted with
+    histograms. Returns ``(t1, t2, mean_dice)``. Chapter 7."""
+    grid = np.linspace(0.2, 1.6, 141) if grid is None else np.sort(np.asarray(grid, float))
+    if len(grid) < 2:
+        raise ValueError(f"choose_thresholds: grid needs at least 2 values, got {len(grid)}")
+    labels = [np.asarray(lab) for lab in labels]
+    x = np.concatenate([np.asarray(im)[lab > 0] for im, lab in zip(images, labels)])
+    y = np.concatenate([lab[lab > 0] for lab in labels])
+    if not x.size:
+        raise ValueError("choose_thresholds: no brain voxels (label > 0) in `labels`")
+    bins = np.searchsorted(grid, x, side="right")  # voxel is below grid[j] iff bins <= j
+    counts = np.stack([np.bincount(bins[y == k], minlength=len(grid) + 1) for k in (1, 2, 3)])
+    below = np.cumsum(counts, axis=1)[:, :-1]  # below[k, j]: voxels of tissue k with x < grid[j]
+    total = counts.sum(1)
+    n_below = below.sum(0)
+    dice_csf = 2 * below[0] / (n_below + total[0])
+    tp_wm = total[2] - below[2]
+    dice_wm = 2 * tp_wm / (x.size - n_below + total[2])
+    # GM between cut i and cut j > i
+    tp_gm = below[1][None, :] - below[1][:, None]
+    n_gm = n_below[None, :] - n_below[:, None]
+    dice_gm = 2 * tp_gm / np.maximum(n_gm + total[1], 1)
+    score = (dice_csf[:, None] + dice_gm + dice_wm[None, :]) / 3
+    score[np.tril_indices(len(grid))] = -np.inf
+    i, j = np.unravel_index(np.argmax(score), score.shape)
+    return float(grid[i]), float(grid[j]), float(score[i, j])
+
+
+def apply_thresholds(image, mask, t1: float, t2: float):
+    """Label map of the two-threshold rule: CSF below ``t1``, WM from ``t2``, GM between,
+    0 outside ``mask``. Chapter 7."""
+    if not t1 < t2:
+        raise ValueError(f"apply_thresholds: need t1 < t2, got {t1} and {t2}")
+    image = np.asarray(image)
+    labels = 1 + (image >= t1).astype(np.int64) + (image >= t2)
+    return np.where(np.asarray(mask, bool), labels, 0)
+
+
+def hausdorff_per_class(pred, target, *, spacing=None, percentile=95,
+                        num_classes: int = NUM_CLASSES):
+    """Hausdorff distance of each foreground class between two label maps (2-D or 3-D),
+    in mm given ``spacing``: the ``percentile`` (95: HD95) of the boundary distances, both
+    ways, or with ``percentile=None`` their maximum (the classical Hausdorff distance, which
+    a single stray voxel sets). NaN where a class is absent from either map. Chapter 7."""
+    import warnings
+
+    import torch
+    from monai.metrics import compute_hausdorff_distance
+    from monai.networks.utils import one_hot
+
+    pred, target = np.asarray(pred), np.asarray(target)
+    if pred.shape != target.shape:
+        raise ValueError(f"hausdorff_per_class: pred shape {pred.shape} != target shape "
+                         f"{target.shape}")
+    if percentile is not None and not 0 < percentile <= 100:
+        raise ValueError(f"hausdorff_per_class: percentile must be in (0, 100] or None, "
+                         f"got {percentile}")
+    p = one_hot(torch.as_tensor(pred)[None, None].long(), num_classes)
+    t = one_hot(torch.as_tensor(target)[None, None].long(), num_classes)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*(always_return_as_numpy|all 0).*")
+        hd = compute_hausdorff_distance(p, t, include_background=False, percentile=percentile,
+                                        spacing=spacing)
+    hd = hd.numpy().reshape(-1).astype(float)
+    absent = [not ((pred == c).any() and (target == c).any()) for c in range(1, num_classes)]
+    hd[np.array(absent)] = np.nan
+    return hd
+
+
+def subject_scores(pred, target, *, spacing=(2.0, 2.0, 2.0), tissues=TISSUES[1:]):
+    """Per tissue of one subject, in 3-D: Dice, HD95 and maximum Hausdorff distance (mm),
+    true and predicted volume (mL) and the volume error (%). A pandas DataFrame. Chapter 7."""
+    import pandas as pd
+
+    from medlab.metrics import dice_per_class
+
+    pred, target = np.asarray(pred), np.asarray(target)
+    if pred.ndim != 3 or pred.shape != target.shape:
+        raise ValueError(f"subject_scores: expected two 3-D label maps of one shape, got "
+                         f"{pred.shape} and {target.shape}")
+    k = len(tissues) + 1
+    ml = float(np.prod(spacing)) / 1000.0
+    true_ml = np.array([(target == c).sum() for c in range(1, k)]) * ml
+    pred_ml = np.array([(pred == c).sum() for c in range(1, k)]) * ml
+    return pd.DataFrame({
+        "Dice": dice_per_class(pred, target, k),
+        "HD95 (mm)": hausdorff_per_class(pred, target, spacing=spacing, num_classes=k),
+        "HD max (mm)": hausdorff_per_class(pred, target, spacing=spacing, percentile=None,
+                                           num_classes=k),
+        "volume true (mL)": true_ml, "volume (mL)": pred_ml,
+        "volume error (%)": 100 * (pred_ml - true_ml) / np.maximum(true_ml, 1e-9),
+    }, index=list(tissues))

@@ -15,7 +15,7 @@ teaching stand-in, not a validated physiological model.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -44,6 +44,10 @@ class Recording:
     label: str
     subject: int
     params: dict
+    #: the simulator's ground truth: (start, end) in seconds of every stretch in which the
+    #: breathing envelope stays at or below 10 % of normal for at least 10 s (apnoeas, and
+    #: the central pauses of Cheyne–Stokes breathing)
+    pauses: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
 
 
 # ----------------------------------------------------------------------------- simulation
@@ -118,7 +122,7 @@ def simulate_subject(label: str, subject: int = 0, *, duration: float = 600.0, s
     env = np.ones(n)
     if label == "apnea":
         starts, lengths = _events(rng, duration, spacing=(25, 60), length=(10, 30))
-        env = _ramp_envelope(t, starts, lengths, floor=rng.uniform(0.02, 0.12))
+        env = _ramp_envelope(t, starts, lengths, floor=rng.uniform(0.0, 0.06))
         p.update(events=len(starts), mean_pause_s=float(lengths.mean()))
     elif label == "cheyne-stokes":
         env, extra = _cheyne_stokes_envelope(t, rng)
@@ -144,7 +148,10 @@ def simulate_subject(label: str, subject: int = 0, *, duration: float = 600.0, s
         s = int(rng.uniform(0, len(ts) - 10))
         spo2[s: s + int(rng.uniform(3, 10))] -= rng.uniform(3, 10)
     spo2 = np.clip(np.round(spo2), 50, 100)  # oximeters report whole percent
-    return Recording(rsp=rsp, spo2=spo2, fs=fs, label=label, subject=subject, params=p)
+    pauses = np.array([(a / fs, b / fs) for a, b in _runs(env <= 0.1) if b - a >= 10 * fs],
+                      dtype=float).reshape(-1, 2)
+    return Recording(rsp=rsp, spo2=spo2, fs=fs, label=label, subject=subject, params=p,
+                     pauses=pauses)
 
 
 def simulate_cohort(n_per_class: int = 20, *, duration: float = 600.0, seed: int = 0,
@@ -162,11 +169,16 @@ def simulate_cohort(n_per_class: int = 20, *, duration: float = 600.0, seed: int
 
 # ----------------------------------------------------------------------------- validation
 
+def _runs(mask):
+    """(start, stop) indices of the runs of True in a boolean array (stop exclusive)."""
+    padded = np.concatenate([[0], np.asarray(mask).astype(np.int8), [0]])
+    edges = np.flatnonzero(np.diff(padded))
+    return list(zip(edges[::2].tolist(), edges[1::2].tolist()))
+
+
 def _nan_runs(mask):
     """Lengths (samples) of the runs of True in a boolean array."""
-    padded = np.concatenate([[0], mask.astype(np.int8), [0]])
-    edges = np.flatnonzero(np.diff(padded))
-    return edges[1::2] - edges[::2]
+    return np.array([b - a for a, b in _runs(mask)], dtype=int)
 
 
 def dominant_rate_bpm(signal, fs: float) -> float:
@@ -338,3 +350,124 @@ def cohort_features(cohort, *, window_s: float = 120.0, step_s: float = 60.0,
     for rec in it:
         rows.extend(recording_features(rec, window_s=window_s, step_s=step_s))
     return pd.DataFrame(rows)
+
+
+# ----------------------------------------------------------------------------- event scoring
+
+def breathing_envelope(signal, fs: float, *, baseline_s: float = 120.0):
+    """The breathing amplitude as a fraction of its recent baseline, once a second (chapter 8).
+
+    The signal is cleaned as in :func:`process_rsp` (``neurokit2.rsp_clean``); its amplitude
+    is the magnitude of the analytic signal (Hilbert transform), averaged over each second. The baseline is the 90th percentile of that amplitude over a centred
+    window of ``baseline_s`` seconds, a stand-in for the "pre-event baseline" of sleep
+    scoring. Returns ``(ratio, amplitude)``, two arrays of one value per second.
+    """
+    import neurokit2 as nk
+    from scipy.ndimage import percentile_filter
+    from scipy.signal import hilbert
+
+    x = validate_rsp(signal, fs)
+    if not np.isfinite(baseline_s) or baseline_s < 30:
+        raise ValueError(f"breathing_envelope: baseline_s must be at least 30 s, got {baseline_s}")
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", module=r"neurokit2\..*")
+        clean = nk.rsp_clean(x, sampling_rate=fs)
+    amplitude = np.abs(hilbert(clean))
+    edges = (np.arange(int(len(x) // fs) + 1) * fs).astype(int)
+    per_s = np.add.reduceat(amplitude, edges[:-1]) / np.diff(edges)
+    base = percentile_filter(per_s, 90, size=int(baseline_s), mode="nearest")
+    return per_s / np.maximum(base, 1e-12), per_s
+
+
+def score_events(signal, spo2, fs: float, *, apnea_drop: float = 0.9,
+                 hypopnea_drop: float = 0.3, desaturation: float = 3.0,
+                 min_duration_s: float = 10.0, baseline_s: float = 120.0):
+    """Score apnoeas and hypopnoeas the way a sleep laboratory does (chapter 8).
+
+    An **apnoea** is a drop of the breathing amplitude by at least ``apnea_drop`` (90 %) of
+    its baseline lasting at least ``min_duration_s`` (10 s); a **hypopnoea** is a drop of at
+    least ``hypopnea_drop`` (30 %) for at least 10 s that is followed, within 40 s of its end
+    (the circulation delay), by a fall of SpO₂ of at least ``desaturation`` (3) points below
+    its value just before the event (the AASM 2012 rule, Berry et al.). ``spo2`` is sampled at
+    1 Hz. Returns a pandas DataFrame with one row per event: ``start_s``, ``end_s``, ``kind``
+    (``"apnea"`` or ``"hypopnea"``) and ``desaturation`` (points).
+    """
+    import pandas as pd
+
+    s = validate_spo2(spo2)
+    if not 0 < hypopnea_drop < apnea_drop < 1:
+        raise ValueError(f"score_events: need 0 < hypopnea_drop < apnea_drop < 1, got "
+                         f"{hypopnea_drop} and {apnea_drop}")
+    if min_duration_s <= 0:
+        raise ValueError(f"score_events: min_duration_s must be positive, got {min_duration_s}")
+    ratio, _ = breathing_envelope(signal, fs, baseline_s=baseline_s)
+    if abs(len(s) - len(ratio)) > 2:
+        raise ValueError(f"score_events: spo2 must hold one value per second of the breathing "
+                         f"signal ({len(ratio)}), got {len(s)}")
+    rows = []
+    for a, b in _runs(ratio <= 1 - hypopnea_drop):
+        if b - a < min_duration_s:
+            continue
+        pre = s[max(0, a - 10): a + 1].max() if a < len(s) else s[-1]
+        after = s[min(a, len(s) - 1): min(len(s), b + 40)]
+        desat = float(pre - after.min())
+        deep = _runs(ratio[a:b] <= 1 - apnea_drop)
+        if any(y - x >= min_duration_s for x, y in deep):
+            kind = "apnea"
+        elif desat >= desaturation:
+            kind = "hypopnea"
+        else:
+            continue
+        rows.append({"start_s": float(a), "end_s": float(b), "kind": kind, "desaturation": desat})
+    return pd.DataFrame(rows, columns=["start_s", "end_s", "kind", "desaturation"])
+
+
+def desaturations(spo2, *, drop: float = 3.0, baseline_s: float = 120.0,
+                  min_duration_s: float = 10.0, fs: float = SPO2_RATE) -> np.ndarray:
+    """Start and end (s) of every desaturation of at least ``drop`` points (chapter 8).
+
+    The baseline is the median SpO₂ of the preceding ``baseline_s`` seconds; an event is a stretch
+    of at least ``min_duration_s`` seconds at or below baseline − ``drop`` (shorter dips are
+    mostly motion artefacts). The oxygen desaturation index, ODI3, is their number per hour.
+    """
+    from scipy.ndimage import median_filter
+
+    s = validate_spo2(spo2)
+    if drop <= 0:
+        raise ValueError(f"desaturations: drop must be positive (points of SpO2), got {drop}")
+    w = max(1, int(round(baseline_s * fs)))
+    # a trailing window: the centred median filter of width w shifted by half its width
+    base = median_filter(s, size=w, mode="nearest", origin=(w - 1) // 2)
+    base[0] = s[0]
+    events = [(a / fs, b / fs) for a, b in _runs(s <= base - drop) if b - a >= min_duration_s * fs]
+    return np.array(events, dtype=float).reshape(-1, 2)
+
+
+def sleep_indices(rec: Recording, events=None) -> dict:
+    """AHI, ODI3 and T90 of one recording, as a sleep report gives them (chapter 8).
+
+    AHI: scored apnoeas + hypopnoeas per hour (``events``, from :func:`score_events` when not
+    given); ODI3: 3-point desaturations per hour (:func:`desaturations`); T90: percentage of
+    the time with SpO₂ below 90 %.
+    """
+    if events is None:
+        events = score_events(rec.rsp, rec.spo2, rec.fs)
+    hours = len(rec.spo2) / SPO2_RATE / 3600
+    return {"AHI": len(events) / hours,
+            "apneas": int((events["kind"] == "apnea").sum()),
+            "hypopneas": int((events["kind"] == "hypopnea").sum()),
+            "ODI3": len(desaturations(rec.spo2)) / hours,
+            "T90": 100 * time_below(rec.spo2, 90.0) / (len(rec.spo2) / SPO2_RATE)}
+
+
+def events_found(true_events, scored_events) -> np.ndarray:
+    """For each true event (rows of start, end in s), whether a scored event overlaps it
+    (chapter 8). Both arguments are arrays of shape (n, 2)."""
+    t = np.asarray(true_events, dtype=float)
+    d = np.asarray(scored_events, dtype=float)
+    for name, a in (("true_events", t), ("scored_events", d)):
+        if a.size and (a.ndim != 2 or a.shape[1] != 2):
+            raise ValueError(f"events_found: {name} must have shape (n, 2) (start, end in s), "
+                             f"got {a.shape}")
+    t, d = t.reshape(-1, 2), d.reshape(-1, 2)
+    return np.array([bool(((d[:, 0] < b) & (d[:, 1] > a)).any()) for a, b in t], dtype=bool)

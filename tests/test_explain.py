@@ -228,3 +228,62 @@ def test_chapter11_checks_accept_right_and_reject_wrong_answers(capsys):
     assert teach.check("ch11-ece", expected_calibration_error(labels, probs, n_bins=10))
     assert not teach.check("ch11-ece", expected_calibration_error(labels, probs, n_bins=15))
     assert not teach.check("ch11-ece", 0.5)
+
+
+# --- additions for issue 19 -------------------------------------------------------------------
+def test_mutual_information_is_zero_when_samples_agree_and_positive_when_they_disagree():
+    same = np.tile(np.array([[0.5, 0.5], [0.9, 0.1]]), (4, 1, 1))
+    assert np.allclose(explain.mutual_information(same), 0.0)
+    split = np.array([[[1.0, 0.0]], [[0.0, 1.0]]])
+    assert np.isclose(explain.mutual_information(split)[0], np.log(2))
+    rng = np.random.default_rng(0)
+    p = rng.dirichlet([1, 1, 1], size=(5, 20))
+    assert np.all(explain.mutual_information(p) <= explain.predictive_entropy(p) + 1e-12)
+    with pytest.raises(ValueError, match="samples"):
+        explain.mutual_information(np.ones((3, 2)) / 2)
+
+
+def test_mondrian_thresholds_cover_each_class():
+    rng = np.random.default_rng(1)
+    n = 6000
+    y = (rng.random(n) < 0.25).astype(int)          # class 1 is rare and harder
+    p1 = np.clip(np.where(y == 1, rng.beta(2, 2, n), rng.beta(1, 6, n)), 1e-6, 1 - 1e-6)
+    p = np.stack([1 - p1, p1], axis=1)
+    q = explain.conformal_threshold(p[:3000], y[:3000], 0.1, by_class=True)
+    assert q.shape == (2,)
+    sets = explain.conformal_sets(p[3000:], q)
+    hit = sets[np.arange(3000), y[3000:]]
+    for c in (0, 1):
+        assert hit[y[3000:] == c].mean() >= 0.87
+    marginal = explain.conformal_sets(p[3000:], explain.conformal_threshold(p[:3000], y[:3000], 0.1))
+    assert marginal[np.arange(3000), y[3000:]][y[3000:] == 1].mean() < 0.85
+    few = explain.conformal_threshold(p[:12], np.r_[np.zeros(11, int), 1], 0.1, by_class=True)
+    assert np.isinf(few[1])                          # one case of class 1: always in the set
+    with pytest.raises(ValueError, match="threshold"):
+        explain.conformal_sets(p[:5], [0.1, 0.2, 0.3])
+
+
+def test_conformal_coverage_law_matches_simulation():
+    law = explain.conformal_coverage_law(78, 0.05)
+    assert law["k"] == 76 and np.isclose(law["mean"], 76 / 79)
+    assert law["q5"] < law["mean"] < law["q95"]
+    rng = np.random.default_rng(2)
+    cover = []
+    for _ in range(2000):                             # coverage given one calibration set
+        s = np.sort(rng.random(78))
+        cover.append(s[law["k"] - 1])                 # P(new uniform score <= q) = q
+    assert abs(np.mean(cover) - law["mean"]) < 0.003
+    assert abs(np.std(cover) - law["sd"]) < 0.003
+    with pytest.raises(ValueError, match="too small"):
+        explain.conformal_coverage_law(10, 0.05)
+    with pytest.raises(ValueError, match="alpha"):
+        explain.conformal_coverage_law(100, 1.5)
+
+
+def test_conformal_cases_needed():
+    n = explain.conformal_cases_needed(0.1, half_width=0.02)
+    law = explain.conformal_coverage_law(n, 0.1)
+    assert (law["q97.5"] - law["q2.5"]) / 2 <= 0.02
+    assert explain.conformal_cases_needed(0.1, half_width=0.01) > 3 * n
+    with pytest.raises(ValueError, match="half_width"):
+        explain.conformal_cases_needed(0.1, half_width=0.0)

@@ -190,3 +190,125 @@ def test_checks_accept_right_and_reject_wrong_answers():
     assert not check("ch07-split", lambda n: (np.arange(n), np.arange(n // 4)))
     assert check("ch07-order", lambda m: np.argsort(np.argsort(m)) + 1)
     assert not check("ch07-order", lambda m: np.array([1, 2, 3]))
+
+
+# --------------------------------------------------------------------------------------------
+# pseudo-subjects, thresholds, 3-D scores
+# --------------------------------------------------------------------------------------------
+SMALL = (48, 64, 32)
+
+
+@pytest.fixture(scope="module")
+def subjects():
+    vol = fake_volume()
+    return [seg.pseudo_subject(vol.image, vol.labels, s, size=SMALL) for s in (1, 2)]
+
+
+def test_pseudo_subject_is_a_plausible_labelled_brain(subjects):
+    s = subjects[0]
+    assert s["image"].shape == s["labels"].shape == SMALL
+    assert set(np.unique(s["labels"])) == {0, 1, 2, 3}
+    mask = s["labels"] > 0
+    assert np.all(s["image"][~mask] == 0) and np.isclose(np.median(s["image"][mask]), 1.0)
+    # tissues keep their order of brightness despite bias, gamma and noise
+    medians = [np.median(s["image"][s["labels"] == k]) for k in (1, 2, 3)]
+    assert medians[0] < medians[1] < medians[2]
+    # the deformation moved the labels: not the template's, not the other subject's
+    vol = fake_volume()
+    template = seg._crop_pad(vol.labels, seg._template_box(vol.labels, SMALL))
+    assert 0.01 < (s["labels"] != template).mean() < 0.3
+    assert (s["labels"] != subjects[1]["labels"]).any()
+
+
+def test_pseudo_subject_is_reproducible_and_rejects_bad_input():
+    vol = fake_volume()
+    a = seg.pseudo_subject(vol.image, vol.labels, 7, size=SMALL)
+    b = seg.pseudo_subject(vol.image, vol.labels, 7, size=SMALL)
+    assert np.array_equal(a["labels"], b["labels"]) and np.allclose(a["image"], b["image"])
+    with pytest.raises(ValueError, match="pseudo_subject"):
+        seg.pseudo_subject(vol.image[0], vol.labels[0], 0)
+    with pytest.raises(ValueError, match="no brain"):
+        seg.pseudo_subject(vol.image, np.zeros_like(vol.labels), 0)
+    with pytest.raises(ValueError, match="n must be"):
+        seg.pseudo_subjects(0, volume=vol)
+
+
+def test_pseudo_subjects_have_their_own_seeds():
+    subs = seg.pseudo_subjects(2, 3, volume=fake_volume(), size=SMALL)
+    assert subs[0]["seed"] != subs[1]["seed"]
+    again = seg.pseudo_subjects(2, 3, volume=fake_volume(), size=SMALL)
+    assert np.array_equal(subs[1]["labels"], again[1]["labels"])
+
+
+def test_subject_slices(subjects):
+    images, labels = seg.subject_slices(subjects, 1)
+    n_brain = sum(int((s["labels"] > 0).any(axis=(0, 1)).sum()) for s in subjects)
+    assert images.shape == (n_brain, 3) + SMALL[:2] and labels.shape == (n_brain,) + SMALL[:2]
+    half, _ = seg.subject_slices(subjects, 0, every=2)
+    assert half.shape[1] == 1 and len(half) < n_brain
+    with pytest.raises(ValueError, match="empty"):
+        seg.subject_slices([], 1)
+    with pytest.raises(ValueError, match="every"):
+        seg.subject_slices(subjects, 1, every=0)
+
+
+def test_thresholds_recover_separable_intensities():
+    vol = fake_volume()  # intensities 0.4 (CSF), 0.65 (GM), 0.85 (WM): separable
+    grid = np.linspace(0.005, 0.995, 100)  # no cut point on a tissue intensity
+    t1, t2, score = seg.choose_thresholds([vol.image], [vol.labels], grid=grid)
+    assert 0.4 < t1 < 0.65 < t2 < 0.85 and np.isclose(score, 1.0)
+    pred = seg.apply_thresholds(vol.image, vol.labels > 0, t1, t2)
+    assert np.array_equal(pred, vol.labels)
+    with pytest.raises(ValueError, match="t1 < t2"):
+        seg.apply_thresholds(vol.image, vol.labels > 0, 0.8, 0.5)
+    with pytest.raises(ValueError, match="no brain"):
+        seg.choose_thresholds([vol.image], [np.zeros_like(vol.labels)])
+    with pytest.raises(ValueError, match="grid"):
+        seg.choose_thresholds([vol.image], [vol.labels], grid=[0.5])
+
+
+def test_hausdorff_max_sees_a_stray_voxel_that_hd95_ignores():
+    a = np.zeros((40, 40, 40), int)
+    a[5:25, 5:25, 5:25] = 2
+    b = a.copy()
+    b[6:26, 5:25, 5:25] = 2  # shifted by one voxel
+    assert np.isclose(seg.hausdorff_per_class(b, a, spacing=(2, 2, 2), percentile=None)[1], 2.0)
+    c = a.copy()
+    c[36, 36, 36] = 2  # one stray voxel far away
+    hd95 = seg.hausdorff_per_class(c, a, percentile=95)[1]
+    hd_max = seg.hausdorff_per_class(c, a, percentile=None)[1]
+    assert hd95 < 1 and hd_max > 15
+    assert np.isnan(seg.hausdorff_per_class(a, a)[0])  # no CSF anywhere
+    with pytest.raises(ValueError, match="percentile"):
+        seg.hausdorff_per_class(a, a, percentile=0)
+    with pytest.raises(ValueError, match="shape"):
+        seg.hausdorff_per_class(a, a[0])
+
+
+def test_subject_scores(subjects):
+    s = subjects[0]
+    perfect = seg.subject_scores(s["labels"], s["labels"])
+    assert np.allclose(perfect["Dice"], 1) and np.allclose(perfect["volume error (%)"], 0)
+    assert np.allclose(perfect["volume true (mL)"], [(s["labels"] == k).sum() * 8e-3
+                                                      for k in (1, 2, 3)])
+    wrong = np.where(s["labels"] == 1, 2, s["labels"])  # all CSF called GM
+    scores = seg.subject_scores(wrong, s["labels"])
+    assert scores.loc["CSF", "volume error (%)"] == -100 and scores.loc["GM", "Dice"] < 1
+    with pytest.raises(ValueError, match="subject_scores"):
+        seg.subject_scores(s["labels"][0], s["labels"][0])
+
+
+def test_predict_subject_uses_the_mask(subjects):
+    net = seg.make_unet(3, channels=(4, 8, 16))
+    pred = seg.predict_subject(net, subjects[0], 1)
+    mask = subjects[0]["labels"] > 0
+    assert pred.shape == SMALL and np.all(pred[~mask] == 0)
+    assert set(np.unique(pred[mask])) <= {1, 2, 3}
+
+
+def test_hd95_slices_counts_the_slices_it_uses():
+    a = np.zeros((3, 20, 20), int)
+    a[:, 4:16, 4:16] = 2
+    a[:2, 8:12, 8:12] = 1  # CSF only on the first two slices
+    _, counts = seg.hd95_slices(a, a, return_counts=True)
+    assert counts.tolist() == [2, 3, 0]

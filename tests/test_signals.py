@@ -124,3 +124,76 @@ def test_checks_accept_right_and_reject_wrong_answers(capsys):
     assert not check("ch08-class-weights", [0.674, 1.939])
     assert not check("ch08-class-weights", [1.0, 1.0, 1.0])
     assert "ratio" in (check("ch08-class-weights", [2 * 1.939, 2 * 0.674]) or capsys.readouterr().out)
+
+
+# --- sleep scoring ---------------------------------------------------------------------------
+def test_simulator_records_its_pauses():
+    apnea = signals.simulate_subject("apnea", 3, duration=300, seed=2)
+    normal = signals.simulate_subject("normal", 3, duration=300, seed=2)
+    assert len(apnea.pauses) >= 3 and len(normal.pauses) == 0
+    assert np.all(apnea.pauses[:, 1] - apnea.pauses[:, 0] >= 10)
+
+
+def test_score_events_finds_the_simulated_pauses_and_nothing_in_normal_breathing():
+    for label, subject in (("apnea", 4), ("cheyne-stokes", 5)):
+        rec = signals.simulate_subject(label, subject, duration=300, seed=2)
+        events = signals.score_events(rec.rsp, rec.spo2, rec.fs)
+        assert list(events.columns) == ["start_s", "end_s", "kind", "desaturation"]
+        found = signals.events_found(rec.pauses, events[["start_s", "end_s"]].to_numpy())
+        assert found.mean() >= 0.75, (label, found)
+        assert (events["end_s"] - events["start_s"] >= 10).all()
+    normal = signals.simulate_subject("normal", 6, duration=300, seed=2)
+    assert len(signals.score_events(normal.rsp, normal.spo2, normal.fs)) <= 1
+    assert signals.sleep_indices(normal)["AHI"] < 15
+
+
+def test_score_events_hypopnea_needs_a_desaturation():
+    rec = signals.simulate_subject("normal", 1, duration=300, seed=0)
+    rsp = rec.rsp.copy()
+    t = np.arange(len(rsp)) / rec.fs
+    dip = (t >= 100) & (t < 130)
+    rsp[dip] = rsp[~dip].mean() + 0.5 * (rsp[dip] - rsp[~dip].mean())   # a 50 % drop, 30 s
+    flat = np.full(300, 97.0)
+    assert not (signals.score_events(rsp, flat, rec.fs)["start_s"].between(90, 140)).any()
+    desat = flat.copy()
+    desat[125:160] = 92.0                                                # 5 points, after it
+    ev = signals.score_events(rsp, desat, rec.fs)
+    inside = ev[ev["start_s"].between(90, 140)]
+    assert len(inside) == 1 and inside["kind"].iloc[0] == "hypopnea"
+    assert inside["desaturation"].iloc[0] >= 3
+
+
+def test_score_events_rejects_bad_input(recordings):
+    rec = recordings["normal"]
+    with pytest.raises(ValueError, match="hypopnea_drop"):
+        signals.score_events(rec.rsp, rec.spo2, rec.fs, hypopnea_drop=0.95)
+    with pytest.raises(ValueError, match="one value per second"):
+        signals.score_events(rec.rsp, rec.spo2[:100], rec.fs)
+    with pytest.raises(signals.SignalError, match="fraction"):
+        signals.score_events(rec.rsp, rec.spo2 / 100, rec.fs)
+    with pytest.raises(ValueError, match="baseline_s"):
+        signals.breathing_envelope(rec.rsp, rec.fs, baseline_s=5)
+
+
+def test_desaturations_and_indices():
+    s = np.full(600, 96.0)
+    s[200:220] = 92.0          # a 4-point dip for 20 s: one event
+    s[400:404] = 90.0          # 4 s: an artefact, too short
+    ev = signals.desaturations(s)
+    assert ev.shape == (1, 2) and ev[0, 0] == 200 and ev[0, 1] == 220
+    assert len(signals.desaturations(s, drop=5)) == 0
+    with pytest.raises(ValueError, match="drop"):
+        signals.desaturations(s, drop=0)
+    rec = signals.simulate_subject("apnea", 2, duration=600, seed=1)
+    ind = signals.sleep_indices(rec)
+    assert set(ind) == {"AHI", "apneas", "hypopneas", "ODI3", "T90"}
+    assert ind["AHI"] >= 15 and 0 <= ind["T90"] <= 100
+
+
+def test_events_found():
+    true = np.array([[10, 20], [50, 65]])
+    assert signals.events_found(true, [[15, 30]]).tolist() == [True, False]
+    assert signals.events_found(true, np.zeros((0, 2))).tolist() == [False, False]
+    assert signals.events_found(np.zeros((0, 2)), [[1, 2]]).shape == (0,)
+    with pytest.raises(ValueError, match="shape"):
+        signals.events_found(true, [1, 2, 3])
