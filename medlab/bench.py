@@ -291,7 +291,8 @@ def robustness_table(results: dict) -> str:
     lines = [f"Robustness run of {meta['date']} on {meta['machine']}"
              + (f" with {_versions_line(meta)}" if meta.get("versions") else "")
              + f": {len(settings)} settings ({', '.join(settings)}); "
-             f"{meta.get('wall_s', 0) / 60:.0f} min of wall time in all.", "",
+             f"{meta.get('wall_s', 0) / 60:.0f} min of wall time in all."
+             + (f" {meta['note']}" if meta.get("note") else ""), "",
              "| chapter | runs | wall time (s), median [min–max] | failing cells |",
              "|---|---:|---:|---|"]
     for name, row in meta["chapters"].items():

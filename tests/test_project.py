@@ -171,6 +171,10 @@ def test_spread_and_robustness_table_name_failing_cells():
     assert "seed 2, 1 thr: assert cell 12: AssertionError: T = 1.3" in table
     assert "3 settings" in table and "| 11_x | 3 | 11 [10–12] |" in table
     assert "No robustness run" in bench.robustness_table({"chapters": {}})
+    noted = bench.robustness_table({"robustness": {
+        "date": "2026-01-01", "machine": "2 cores", "seeds": [0], "threads": [1], "wall_s": 60,
+        "note": "Run on a loaded machine.", "chapters": {"11_x": {"runs": runs[:1], "figures": {}}}}})
+    assert "min of wall time in all. Run on a loaded machine." in noted
 
 
 def test_cell_errors_skip_expected_errors_and_mark_assert_cells():
