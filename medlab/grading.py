@@ -81,7 +81,12 @@ def _assigned_names(code: str) -> set[str]:
                                    if not ln.lstrip().startswith(("%", "!"))))
     except SyntaxError:
         return set()
-    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    names |= {n.name for n in ast.walk(tree)
+              if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)}
+    names |= {(a.asname or a.name).split(".")[0] for n in ast.walk(tree)
+              if isinstance(n, ast.Import | ast.ImportFrom) for a in n.names}
+    return names
 
 
 def _target_names(expr: str) -> set[str] | None:
@@ -103,10 +108,10 @@ def _positive_checks(nb) -> dict[str, str]:
     for cell in nb.cells:
         if not is_hidden_check(cell):
             continue
-        for line in _src(cell).splitlines():
-            if re.match(r"\s*assert\s+medlab\.teach\.check\(", line):
-                for name, expr in check_calls(line):
-                    found.setdefault(name, expr)
+        src = _src(cell)
+        for m in re.finditer(r"^[ \t]*assert[ \t]+(?=medlab\.teach\.check\()", src, re.MULTILINE):
+            name, expr = check_calls(src[m.end():])[0]  # the call may span several lines
+            found.setdefault(name, " ".join(expr.split()))
     return found
 
 
@@ -202,12 +207,16 @@ def master_notebook(nb, *, name: str, requirements: list[str], points: int = 2,
     }
     cells = [_new(nbformat, "raw", _yaml_block("ASSIGNMENT CONFIG", config))]
     answers: list[tuple[str, str]] = []
-    skip = set()
+    inside = False  # within a {solution-start} ... {solution-end} block (it goes with its question)
     for j, cell in enumerate(nb.cells):
         src = _src(cell)
-        if j in skip or is_hidden_check(cell):
+        if cell.cell_type == "markdown" and _SOLUTION_START.search(src):
+            inside = not _SOLUTION_END.search(src)
             continue
-        if cell.cell_type == "markdown" and (_SOLUTION_START.search(src) or _SOLUTION_END.search(src)):
+        if cell.cell_type == "markdown" and _SOLUTION_END.search(src):
+            inside = False
+            continue
+        if inside or is_hidden_check(cell):
             continue
         if j in by_cell:
             rest = _SOLUTION_BLOCK.sub("", _EXERCISE.sub("\n", src)).strip()
@@ -215,8 +224,6 @@ def master_notebook(nb, *, name: str, requirements: list[str], points: int = 2,
                 cells.append(_new(nbformat, "markdown", rest))
             for ex in by_cell[j]:
                 cells.extend(_question(nbformat, ex, right, points, answers))
-            continue
-        if _inside_solution(nb, j):
             continue
         if cell.cell_type == "markdown":
             stripped = _SOLUTION_BLOCK.sub("", src)
@@ -236,17 +243,6 @@ def master_notebook(nb, *, name: str, requirements: list[str], points: int = 2,
     for cell in master.cells:
         cell["id"] = uuid.uuid4().hex[:8]
     return master, answers
-
-
-def _inside_solution(nb, j: int) -> bool:
-    depth = False
-    for cell in nb.cells[:j]:
-        src = _src(cell)
-        if cell.cell_type == "markdown" and _SOLUTION_START.search(src):
-            depth = True
-        elif cell.cell_type == "markdown" and _SOLUTION_END.search(src):
-            depth = False
-    return depth
 
 
 HIDDEN_PLACEHOLDER = "__MEDLAB_REFERENCE__"
@@ -316,6 +312,17 @@ def _plain(value):
     raise TypeError(f"an answer of type {type(value).__name__} cannot be stored in a test")
 
 
+NOT_A_VALUE = "__medlab: not a value__"
+
+
+def _reference(value):
+    """An answer as JSON, or :data:`NOT_A_VALUE` for answers that are not data (a function)."""
+    try:
+        return _plain(value)
+    except TypeError:
+        return NOT_A_VALUE
+
+
 def same_answer(answer, reference, *, rtol: float = 1e-3, atol: float = 1e-6) -> bool:
     """True when ``answer`` equals ``reference`` (numbers within ``rtol``/``atol``; strings
     case-insensitively; a string and a sequence of letters compare letter by letter)."""
@@ -355,7 +362,7 @@ def reference_values(master, answers, *, cwd: Path, timeout: int = 900) -> dict[
     from nbclient import NotebookClient
 
     nb = solution_notebook(master)
-    probe = "import json as _json\nfrom medlab.grading import _plain as _p\nprint(_json.dumps({"
+    probe = "import json as _json\nfrom medlab.grading import _reference as _p\nprint(_json.dumps({"
     probe += ", ".join(f"{check!r}: _p({expr})" for check, expr in answers) + "}))"
     nb.cells.append(nbformat.v4.new_code_cell(probe))
     for cell in nb.cells:
@@ -367,12 +374,18 @@ def reference_values(master, answers, *, cwd: Path, timeout: int = 900) -> dict[
 
 
 def fill_hidden_tests(master, values: dict[str, object]):
-    """Write the solution values into the hidden tests of ``master`` (in place)."""
+    """Write the solution values into the hidden tests of ``master`` (in place). An answer that
+    is not data (a function) is checked by the chapter's check instead, hidden."""
     for cell in master.cells:
         src = _src(cell)
         if HIDDEN_PLACEHOLDER in src:
             check = re.search(r"\), '([^']+)'\s*$", src).group(1)
-            cell.source = src.replace(HIDDEN_PLACEHOLDER, repr(values[check]))
+            if values[check] == NOT_A_VALUE:  # a function, say: the hidden test runs the check
+                answer = re.search(r"same_answer\((.*), " + HIDDEN_PLACEHOLDER, src).group(1)
+                cell.source = (f"# HIDDEN\nimport medlab.teach\n"
+                               f"assert medlab.teach.feedback({check!r}, {answer}) is None")
+            else:
+                cell.source = src.replace(HIDDEN_PLACEHOLDER, repr(values[check]))
     return master
 
 

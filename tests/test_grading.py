@@ -84,6 +84,29 @@ def test_master_notebook_errors_name_the_problem():
         grading.master_notebook(_chapter(undefined), name="x", requirements=[])
 
 
+def test_a_function_answer_is_graded_by_its_check_in_the_hidden_test():
+    cells = [("markdown", ":::{exercise} Split\n:label: ch99-ex-f\n"
+                          "`medlab.teach.check(\"ch99-f\", my_split)`\n:::"),
+             ("markdown", "```{solution-start} ch99-ex-f\n```"),
+             ("code", "def my_split(n):\n    return n // 2"),
+             ("markdown", "```{solution-end}\n```")]
+    master, answers = grading.master_notebook(_chapter(cells), name="x", requirements=[])
+    assert answers == [("ch99-f", "my_split")]
+    grading.fill_hidden_tests(master, {"ch99-f": grading._reference(lambda n: n)})
+    hidden = [c.source for c in master.cells if c.source.startswith("# HIDDEN")]
+    assert hidden == ["# HIDDEN\nimport medlab.teach\n"
+                      "assert medlab.teach.feedback('ch99-f', my_split) is None"]
+
+
+@pytest.mark.parametrize("chapter", sorted(p.stem for p in (ROOT / "book").glob("[0-9][0-9]_*.ipynb")))
+def test_every_chapter_makes_a_master_notebook(chapter):
+    nb = nbformat.read(ROOT / "book" / f"{chapter}.ipynb", as_version=4)
+    master, answers = grading.master_notebook(nb, name=chapter, requirements=["medlab"])
+    nbformat.validate(master)
+    assert sum("# BEGIN QUESTION" in c.source for c in master.cells) >= 3
+    assert answers, f"{chapter}: no exercise is graded automatically"
+
+
 @pytest.mark.parametrize(("answer", "reference", "same"), [
     (0.6, 0.6, True), (0.6004, 0.6, True), (0.61, 0.6, False), ((1, 2), [1, 2], True),
     ((1, 2), [1, 2, 3], False), (("L", "A", "S"), "LAS", True), ("las", "LAS", True),
