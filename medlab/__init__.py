@@ -19,9 +19,9 @@ _SUBMODULES = {
 def __getattr__(name):
     if name in _SUBMODULES:
         return import_module(f"medlab.{name}")
-    if name in {"setup", "seed", "device", "seed_everything", "by_scale", "scale"}:
+    if name in {"setup", "seed", "device", "seed_everything", "by_scale", "scale", "smoke_run"}:
         return getattr(import_module("medlab.config"), name)
     raise AttributeError(f"module 'medlab' has no attribute {name!r}")
 
 
-__all__ = sorted(_SUBMODULES | {"setup", "seed", "device", "seed_everything", "by_scale", "scale"})
+__all__ = sorted(_SUBMODULES | {"setup", "seed", "device", "seed_everything", "by_scale", "scale", "smoke_run"})

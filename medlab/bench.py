@@ -4,11 +4,20 @@
 ``_toc.yml``), writes ``book/appendix/results.json`` and the markdown tables that the book's
 "Results and timings" page includes. Timings are measured here and never asserted in tests.
 
-``python -m medlab.bench --seeds 0 1 2 --threads 1 2 [notebooks]`` is the robustness run
-(``make robust``): each chapter runs under every seed (``MEDLAB_SEED``) and every thread count
-(``OMP_NUM_THREADS``), every cell runs even after one fails, and the results record, for each
-recorded figure, its median and range over the runs, and which cells (assert cells above all)
-failed under which setting. A claim that fails under one setting is too fragile to print.
+``python -m medlab.bench --robust [notebooks]`` is the robustness run (``make robust``): each
+chapter runs under a plan of settings over three dimensions, the seed (``MEDLAB_SEED``), the
+thread count (``OMP_NUM_THREADS``) and the CPU kernels torch and oneDNN pick
+(``ATEN_CPU_CAPABILITY``, ``ONEDNN_MAX_CPU_ISA``, ``MKL_ENABLE_INSTRUCTIONS``: another CPU
+emulated on this one). The plan has two parts: *design* settings, the seeds the claims were
+chosen on, and *confirmation* settings, seeds nobody looked at while writing the claims, each
+under another thread and kernel setting (see :func:`plan`). Every cell runs even after one
+fails, and the results record, for each recorded figure, its median and range over the runs,
+and which cells (assert cells above all) failed under which setting. A claim that fails under
+one setting is too fragile to print. ``--seeds``/``--threads`` run the plain product instead.
+
+``python -m medlab.bench --smoke [notebooks]`` is the GPU-scale smoke run (``make smoke``):
+every chapter at ``MEDLAB_SCALE=gpu`` with ``MEDLAB_SMOKE=1`` on the CPU, so that the GPU
+sizes and code paths run here with the long loops cut (:func:`medlab.config.smoke_run`).
 """
 
 from __future__ import annotations
@@ -78,6 +87,71 @@ def toc_notebooks(root: Path = ROOT) -> list[Path]:
     return [root / f"{f}.ipynb" for f in toc_files(root) if (root / f"{f}.ipynb").exists()]
 
 
+# Another CPU, emulated on this one: the kernels torch (ATen) and oneDNN/MKL may use. "machine"
+# is whatever this CPU offers (AVX-512 on many servers); "aten-default" is ATen's portable
+# kernels (no vector extensions); "avx2" caps oneDNN and MKL at AVX2, as on many laptops.
+KERNELS: dict[str, dict[str, str]] = {
+    "machine": {},
+    "aten-default": {"ATEN_CPU_CAPABILITY": "default"},
+    "avx2": {"ONEDNN_MAX_CPU_ISA": "AVX2", "MKL_ENABLE_INSTRUCTIONS": "AVX2"},
+}
+DESIGN_SEEDS = (0, 1, 2)
+CONFIRM_SEEDS = (5, 6, 7, 8, 9, 10)
+
+
+def plan(design=DESIGN_SEEDS, confirm=CONFIRM_SEEDS, threads=(1, 2),
+         kernels=tuple(KERNELS)) -> list[dict]:
+    """The settings of the robustness run: ``role``, ``seed``, ``threads`` and ``kernel``.
+
+    Design: the book's own setting (the first design seed, the most threads, this machine's
+    kernels), then every design seed under a rotating thread and kernel setting. Confirmation:
+    each seed under the next thread and kernel setting in turn, so that with 2 thread counts
+    and 3 kernel settings six confirmation seeds cover all six pairs once. Every seed, thread
+    count and kernel setting appears; the full product is not run (it would take hours).
+    Raises ``ValueError`` naming an unknown kernel setting, a negative seed, a thread count
+    below 1, or a seed that is both a design and a confirmation seed.
+    """
+    for k in kernels:
+        if k not in KERNELS:
+            raise ValueError(f"unknown kernel setting {k!r}: expected one of {list(KERNELS)}")
+    if any(s < 0 for s in (*design, *confirm)) or any(t < 1 for t in threads):
+        raise ValueError("seeds must be >= 0 and thread counts >= 1")
+    if set(design) & set(confirm):
+        raise ValueError(f"seeds {sorted(set(design) & set(confirm))} are both design and "
+                         f"confirmation seeds: a confirmation seed must be one not looked at")
+    if not threads or not kernels:
+        raise ValueError("at least one thread count and one kernel setting are needed")
+    combos = [(threads[i % len(threads)], kernels[i % len(kernels)])
+              for i in range(len(threads) * len(kernels))]
+    settings = []
+    if design:
+        settings.append({"role": "design", "seed": design[0], "threads": max(threads),
+                         "kernel": kernels[0]})
+    for i, seed in enumerate(design):
+        t, k = combos[(i + 1) % len(combos)]
+        setting = {"role": "design", "seed": seed, "threads": t, "kernel": k}
+        if setting not in settings:
+            settings.append(setting)
+    for i, seed in enumerate(confirm):
+        t, k = combos[i % len(combos)]
+        settings.append({"role": "confirm", "seed": seed, "threads": t, "kernel": k})
+    return settings
+
+
+def setting_env(setting: dict) -> dict[str, str]:
+    """The environment variables of one robustness setting (seed, threads, kernels)."""
+    n = str(setting["threads"])
+    return {"MEDLAB_SEED": str(setting["seed"]), "OMP_NUM_THREADS": n, "MKL_NUM_THREADS": n,
+            "OPENBLAS_NUM_THREADS": n, **KERNELS[setting.get("kernel", "machine")]}
+
+
+def setting_label(setting: dict) -> str:
+    t = setting["threads"]
+    return (f"seed {setting['seed']}, {t} thr"
+            + ("" if setting.get("kernel", "machine") == "machine"
+               else f", {setting['kernel']} kernels"))
+
+
 def _children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
@@ -133,13 +207,14 @@ def error_summary(errors: list[dict]) -> str | None:
 
 
 def run_notebook(path: Path, results_dir: Path, timeout: int = 1200,
-                 env: dict | None = None) -> dict:
+                 env: dict | None = None, cwd: Path | None = None) -> dict:
     """Execute one notebook in a fresh kernel; returns its wall and CPU seconds and its errors.
 
     Every cell runs even when an earlier one failed, so that ``errors`` lists each failing cell
     (see :func:`cell_errors`); a cell that times out, or a kernel that dies, ends the run and is
     reported as such. ``env`` adds environment variables for the kernel (``MEDLAB_SEED``,
-    ``OMP_NUM_THREADS``...). The kernel finds this Python's ``bin`` first on its ``PATH``, so
+    ``OMP_NUM_THREADS``...). ``cwd`` is the kernel's working folder (default: the notebook's
+    folder; the smoke run gives an empty one, as on Colab). The kernel finds this Python's ``bin`` first on its ``PATH``, so
     the benchmark works when started as ``.venv/bin/python -m medlab.bench`` without an
     activated environment.
     """
@@ -165,7 +240,7 @@ def run_notebook(path: Path, results_dir: Path, timeout: int = 1200,
     try:
         NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
                        on_cell_start=on_cell_start,
-                       resources={"metadata": {"path": str(path.parent)}}).execute()
+                       resources={"metadata": {"path": str(cwd or path.parent)}}).execute()
     except Exception as exc:  # a timeout or a dead kernel: report it and go on
         name = type(exc).__name__
         what = (f"timed out after {timeout} s" if "Timeout" in name
@@ -265,7 +340,7 @@ def markdown_table(results: dict) -> str:
         status = f"**failed**: {row['error']}" if row.get("error") else "ran, every check passed"
         lines.append(f"| {name} | {row['wall_s']} | {cpu} | {status} |")
     meta = results.get("robustness") or {}
-    n_runs = len(meta.get("seeds", [])) * len(meta.get("threads", []))
+    n_runs = len(_settings_of(meta))
     lines += ["", "| chapter | figure | this run | median [min–max] over the robustness run "
               "| unit |", "|---|---|---:|---:|---|"]
     for name, row in results["chapters"].items():
@@ -280,29 +355,42 @@ def markdown_table(results: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _settings_of(meta: dict) -> list[dict]:
+    """The settings a robustness record ran: its plan, or (older records) seeds x threads."""
+    if meta.get("settings"):
+        return meta["settings"]
+    return [{"role": "design", "seed": s, "threads": t, "kernel": "machine"}
+            for s in meta.get("seeds", []) for t in meta.get("threads", [])]
+
+
 def robustness_table(results: dict) -> str:
     """The robustness run: settings, time, and every cell that failed under some setting."""
     meta = results.get("robustness")
     if not meta:
         return ("No robustness run recorded yet: `make robust` (or `python -m medlab.bench "
-                "--seeds 0 1 2 --threads 1 2`) makes one.\n")
-    settings = [f"seed {s} × {t} thread{'s' if t > 1 else ''}"
-                for s in meta["seeds"] for t in meta["threads"]]
+                "--robust`) makes one.\n")
+    settings = _settings_of(meta)
+    by_role = {role: [setting_label(x) for x in settings if x.get("role", "design") == role]
+               for role in ("design", "confirm")}
+    described = "; ".join(
+        f"{len(labels)} {name} settings ({', '.join(labels)})"
+        for name, labels in (("design", by_role["design"]),
+                             ("confirmation", by_role["confirm"])) if labels)
     lines = [f"Robustness run of {meta['date']} on {meta['machine']}"
              + (f" with {_versions_line(meta)}" if meta.get("versions") else "")
-             + f": {len(settings)} settings ({', '.join(settings)}); "
-             f"{meta.get('wall_s', 0) / 60:.0f} min of wall time in all."
+             + f": {described}; {meta.get('wall_s', 0) / 60:.0f} min of wall time in all."
              + (f" {meta['note']}" if meta.get("note") else ""), "",
-             "| chapter | runs | wall time (s), median [min–max] | failing cells |",
-             "|---|---:|---:|---|"]
+             "| chapter | design runs | confirmation runs | wall time (s), median [min–max] "
+             "| failing cells |", "|---|---:|---:|---:|---|"]
     for name, row in meta["chapters"].items():
         runs = row["runs"]
         walls = [r["wall_s"] for r in runs]
-        fails = [f"seed {r['seed']}, {r['threads']} thr: {error_summary(r['errors'])}"
+        fails = [f"{r.get('role', 'design')} {setting_label(r)}: {error_summary(r['errors'])}"
                  for r in runs if r.get("errors")]
+        n_design = sum(r.get("role", "design") == "design" for r in runs)
         wall = (f"{statistics.median(walls):.0f} [{min(walls):.0f}–{max(walls):.0f}]"
                 if walls else "—")
-        lines.append(f"| {name} | {len(runs)} | {wall} | "
+        lines.append(f"| {name} | {n_design} | {len(runs) - n_design} | {wall} | "
                      f"{'<br>'.join(fails) if fails else 'none: every assert passed'} |")
     return "\n".join(lines) + "\n"
 
@@ -332,31 +420,29 @@ def _write(results: dict, out: Path) -> None:
     (out / "robustness_table.md").write_text(robustness_table(results))
 
 
-def robustness(notebooks: list[Path], seeds: list[int], threads: list[int], out: Path,
-               results: dict) -> int:
-    """Run each notebook under every seed × thread count; record spreads and failing cells."""
+def robustness(notebooks: list[Path], settings: list[dict], out: Path, results: dict) -> int:
+    """Run each notebook under every setting of a plan (see :func:`plan`); record spreads and
+    failing cells. Chapters run before under the same plan keep their runs."""
     previous = results.get("robustness") or {}
-    same = previous.get("seeds") == seeds and previous.get("threads") == threads
+    same = _settings_of(previous) == settings
     meta = {"date": dt.date.today().isoformat(), "machine": machine(), "versions": versions(),
-            "seeds": seeds, "threads": threads,
+            "settings": settings,
             "chapters": dict(previous.get("chapters", {})) if same else {}}
     results["robustness"] = meta
     failed = 0
     for path in notebooks:
         runs = []
-        for seed in seeds:
-            for n in threads:
-                print(f"running {path.name} with seed {seed}, {n} thread(s) ...", flush=True)
-                env = {"MEDLAB_SEED": seed, "OMP_NUM_THREADS": n, "MKL_NUM_THREADS": n,
-                       "OPENBLAS_NUM_THREADS": n}
-                row = _run_with_figures(path, env)
-                runs.append({"seed": seed, "threads": n, "wall_s": row["wall_s"],
-                             "cpu_s": row["cpu_s"], "errors": row["errors"],
-                             "figures": {k: {"value": v["value"], "unit": v.get("unit", "")}
-                                         for k, v in row["figures"].items()}})
-                print(f"  {row['wall_s']} s wall" + (f", FAILED {row['error']}"
-                                                     if row["error"] else ", every cell passed"),
-                      flush=True)
+        for setting in settings:
+            print(f"running {path.name}: {setting['role']} {setting_label(setting)} ...",
+                  flush=True)
+            row = _run_with_figures(path, setting_env(setting))
+            runs.append({**setting, "wall_s": row["wall_s"],
+                         "cpu_s": row["cpu_s"], "errors": row["errors"],
+                         "figures": {k: {"value": v["value"], "unit": v.get("unit", "")}
+                                     for k, v in row["figures"].items()}})
+            print(f"  {row['wall_s']} s wall" + (f", FAILED {row['error']}"
+                                                 if row["error"] else ", every cell passed"),
+                  flush=True)
         failed += any(r["errors"] for r in runs)
         meta["chapters"][path.stem] = {"runs": runs, "figures": spread(runs)}
         meta["chapters"] = _order(meta["chapters"])
@@ -368,6 +454,35 @@ def robustness(notebooks: list[Path], seeds: list[int], threads: list[int], out:
     return 1 if failed else 0
 
 
+SMOKE_ENV = {"MEDLAB_SCALE": "gpu", "MEDLAB_SMOKE": "1"}
+
+
+def smoke(notebooks: list[Path]) -> int:
+    """The GPU-scale smoke run: every chapter at ``MEDLAB_SCALE=gpu``, ``MEDLAB_SMOKE=1``.
+
+    Each chapter runs alone in a fresh kernel whose working folder is an empty temporary one
+    (as on Colab), with every cell run even after a failure. Any failing cell fails the run,
+    and each is printed with its chapter, cell and message. Returns the number of failed
+    chapters (0: every chapter ran). Nothing is written to ``book/appendix``.
+    """
+    failed = 0
+    for path in notebooks:
+        with tempfile.TemporaryDirectory() as tmp:
+            print(f"smoke run of {path.name} (GPU scale, loops cut) ...", flush=True)
+            row = run_notebook(path, Path(tmp), env=SMOKE_ENV, cwd=Path(tmp))
+        if row["errors"]:
+            failed += 1
+            for e in row["errors"]:
+                kind = "assert cell" if e.get("assert") else "cell"
+                print(f"  FAILED {path.name} {kind} {e['cell']}: {e['ename']}: {e['message']}",
+                      flush=True)
+        else:
+            print(f"  {row['wall_s']} s wall, every cell passed", flush=True)
+    print(f"smoke run: {len(notebooks) - failed} of {len(notebooks)} chapters ran at GPU "
+          f"scale without an error")
+    return failed
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m medlab.bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -376,22 +491,40 @@ def main(argv=None) -> int:
     parser.add_argument("--from-run", type=Path, metavar="RUN_JSON",
                         help="take the timings and figures of a `make test` run "
                              "(book/_build/results/run.json) instead of executing again")
+    parser.add_argument("--robust", action="store_true",
+                        help="robustness run: design and confirmation settings over seeds, "
+                             "threads and CPU kernels (see plan())")
+    parser.add_argument("--design-seeds", type=int, nargs="*", default=list(DESIGN_SEEDS))
+    parser.add_argument("--confirm-seeds", type=int, nargs="*", default=list(CONFIRM_SEEDS))
+    parser.add_argument("--kernels", nargs="+", default=list(KERNELS), choices=list(KERNELS))
     parser.add_argument("--seeds", type=int, nargs="+", metavar="SEED",
-                        help="robustness run: run each chapter under each of these seeds...")
+                        help="instead of the plan: each of these seeds...")
     parser.add_argument("--threads", type=int, nargs="+", metavar="N",
-                        help="... and each of these thread counts (default: 1 2)")
+                        help="... under each of these thread counts (default: 1 2)")
+    parser.add_argument("--smoke", action="store_true",
+                        help="GPU-scale smoke run: MEDLAB_SCALE=gpu MEDLAB_SMOKE=1, loops cut")
     args = parser.parse_args(argv)
     notebooks = [p.resolve() for p in args.notebooks] or toc_notebooks()
     for path in notebooks:
         if not path.exists():
             parser.error(f"{path}: no such notebook")
+    if args.smoke:
+        return 1 if smoke(notebooks) else 0
     out_json = args.out / "results.json"
     previous = json.loads(out_json.read_text()) if out_json.exists() else {"chapters": {}}
     if args.seeds is not None or args.threads is not None:
         seeds, threads = args.seeds or [0, 1, 2], args.threads or [1, 2]
         if any(s < 0 for s in seeds) or any(t < 1 for t in threads):
             parser.error("--seeds must be >= 0 and --threads >= 1")
-        return robustness(notebooks, seeds, threads, args.out, previous)
+        settings = [{"role": "design", "seed": s, "threads": t, "kernel": "machine"}
+                    for s in seeds for t in threads]
+        return robustness(notebooks, settings, args.out, previous)
+    if args.robust:
+        try:
+            settings = plan(args.design_seeds, args.confirm_seeds, kernels=args.kernels)
+        except ValueError as exc:
+            parser.error(str(exc))
+        return robustness(notebooks, settings, args.out, previous)
     chapters = dict(previous.get("chapters", {}))
     if args.from_run:
         if not args.from_run.exists():

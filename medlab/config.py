@@ -43,11 +43,36 @@ def scale() -> str:
     return "gpu" if _cuda_available() else "cpu"
 
 
-def by_scale(cpu, gpu):
-    """Pick a setting by run size: ``epochs = by_scale(cpu=20, gpu=200)``.
+def smoke_run() -> bool:
+    """True in a smoke run (``MEDLAB_SMOKE=1``): the loops are cut short, nothing else changes.
 
-    One code path for every machine: only the numbers change (chapter 1 explains).
+    The smoke run (``make smoke``) executes every chapter at ``MEDLAB_SCALE=gpu`` on the CPU,
+    so that every GPU-scale shape, batch size and code path runs without a GPU; only epochs,
+    steps and sample counts that carry a ``smoke=`` value in :func:`by_scale` are cut. A
+    chapter's claim about what a long schedule reaches is checked only when ``smoke_run()`` is
+    False; a claim that holds by construction is checked in the smoke run too.
     """
+    value = os.environ.get("MEDLAB_SMOKE", "").strip().lower()
+    if value in ("", "0", "false", "no"):
+        return False
+    if value in ("1", "true", "yes"):
+        return True
+    raise ValueError(f"MEDLAB_SMOKE must be 0 or 1, got {value!r}")
+
+
+_NO_SMOKE = object()
+
+
+def by_scale(cpu, gpu, smoke=_NO_SMOKE):
+    """Pick a setting by run size: ``epochs = by_scale(cpu=20, gpu=200, smoke=1)``.
+
+    One code path for every machine: only the numbers change (chapter 1 explains). ``smoke``
+    is the value for the smoke run (``MEDLAB_SMOKE=1``, see :func:`smoke_run`), at either scale:
+    give it to epoch, step and sample counts only, never to a shape or a batch size, so that
+    the smoke run keeps every code path of the scale it runs at.
+    """
+    if smoke is not _NO_SMOKE and smoke_run():
+        return smoke
     return gpu if scale() == "gpu" else cpu
 
 

@@ -83,7 +83,28 @@ def test_makefile_installs_the_lock_with_hashes_and_can_refresh_it():
     make = (ROOT / "Makefile").read_text()
     assert "--require-hashes --no-deps -r $(LOCK)" in make
     assert re.search(r"^upgrade:", make, re.MULTILINE) and "uv pip compile requirements.txt" in make
-    assert "$(STAMP): requirements.txt requirements.lock pyproject.toml" in make
+    assert ("$(STAMP): requirements.txt requirements.lock requirements-radiomics.txt "
+            "requirements-radiomics.lock pyproject.toml") in make
+    # PyRadiomics' setup.py imports numpy: built without isolation, after the lock
+    assert ("--require-hashes --no-deps --no-build-isolation -r requirements-radiomics.lock"
+            in make)
+    assert "--no-build-isolation -r requirements-radiomics.txt" in make
+
+
+def test_no_source_release_that_needs_help_is_in_a_plain_install():
+    """`pip install -r requirements.txt` and `pip install "medlab[book]"` work on a machine with
+    no wheel cached: PyRadiomics, whose isolated build fails, is only in its own files."""
+    import tomllib
+
+    assert not [r for r in _requirements() if r.lower().startswith("pyradiomics")]
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    for extra, reqs in {"core": project["dependencies"],
+                        **project["optional-dependencies"]}.items():
+        assert not [r for r in reqs if r.lower().startswith("pyradiomics")], extra
+    assert "pyradiomics" not in _lock()
+    radiomics = (ROOT / "requirements-radiomics.lock").read_text()
+    assert re.search(r"^pyradiomics==3\.0\.1 \\\n\s+--hash=sha256:", radiomics, re.MULTILINE)
+    assert "pyradiomics" in (ROOT / "requirements-radiomics.txt").read_text()
 
 
 def test_toc_lists_every_chapter_and_only_existing_files():
@@ -168,8 +189,8 @@ def test_spread_and_robustness_table_name_failing_cells():
     table = bench.robustness_table({"robustness": {
         "date": "2026-01-01", "machine": "2 cores", "seeds": [0, 1, 2], "threads": [1],
         "wall_s": 600, "chapters": {"11_x": {"runs": runs, "figures": spread}}}})
-    assert "seed 2, 1 thr: assert cell 12: AssertionError: T = 1.3" in table
-    assert "3 settings" in table and "| 11_x | 3 | 11 [10–12] |" in table
+    assert "design seed 2, 1 thr: assert cell 12: AssertionError: T = 1.3" in table
+    assert "3 design settings" in table and "| 11_x | 3 | 0 | 11 [10–12] |" in table
     assert "No robustness run" in bench.robustness_table({"chapters": {}})
     noted = bench.robustness_table({"robustness": {
         "date": "2026-01-01", "machine": "2 cores", "seeds": [0], "threads": [1], "wall_s": 60,
