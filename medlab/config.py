@@ -152,5 +152,7 @@ def setup(seed: int = 0, *, quiet: bool = False):
     except ImportError:
         dev = None
     if not quiet:
-        print(f"medlab {__version__} | device: {dev} | scale: {scale()} | seed: {seed}{origin}")
+        smoke = " | smoke run: loops cut" if smoke_run() else ""
+        print(f"medlab {__version__} | device: {dev} | scale: {scale()} | seed: {seed}{origin}"
+              f"{smoke}")
     return dev
