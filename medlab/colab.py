@@ -14,8 +14,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from medlab.markup import SETUP_TAG
+
 ROOT = Path(__file__).resolve().parent.parent
-SETUP_TAG = "medlab-setup"
 
 SETUP_TEMPLATE = '''\
 # Set-up, the same in every chapter: install medlab when it is missing (as on

@@ -32,14 +32,14 @@ import sys
 import uuid
 from pathlib import Path
 
-from medlab.teach import (
-    _SOLUTION_BLOCK,
-    _SOLUTION_END,
-    _SOLUTION_START,
+from medlab.markup import (
     SETUP_TAG,
-    _label,
-    _tags,
+    SOLUTION_BLOCK,
+    SOLUTION_END,
+    SOLUTION_START,
+    cell_tags,
     is_hidden_check,
+    solution_label,
 )
 
 _EXERCISE = re.compile(
@@ -151,20 +151,20 @@ def _exercises(nb, where: str) -> list[dict]:
     inside = None
     for j, cell in enumerate(cells):
         src = _src(cell)
-        if cell.cell_type == "markdown" and _SOLUTION_START.search(src):
-            inside = by_label.get(_label(src))
+        if cell.cell_type == "markdown" and SOLUTION_START.search(src):
+            inside = by_label.get(solution_label(src))
             if inside is None:
-                raise ValueError(f"{where}: cell {j} opens a solution for {_label(src)!r}, "
+                raise ValueError(f"{where}: cell {j} opens a solution for {solution_label(src)!r}, "
                                  "which is no exercise's label")
             continue
-        if cell.cell_type == "markdown" and _SOLUTION_END.search(src):
+        if cell.cell_type == "markdown" and SOLUTION_END.search(src):
             inside = None
             continue
         if inside is not None:
             (inside["code"] if cell.cell_type == "code" else inside["prose"]).append(src)
             continue
         if cell.cell_type == "markdown":
-            for block in _SOLUTION_BLOCK.finditer(src):
+            for block in SOLUTION_BLOCK.finditer(src):
                 m = _SOLUTION_FOR.search(block.group(0))
                 if m and m.group(2) in by_label:
                     text = _OPTION.sub("", block.group(0).split("\n", 1)[1])
@@ -210,23 +210,23 @@ def master_notebook(nb, *, name: str, requirements: list[str], points: int = 2,
     inside = False  # within a {solution-start} ... {solution-end} block (it goes with its question)
     for j, cell in enumerate(nb.cells):
         src = _src(cell)
-        if cell.cell_type == "markdown" and _SOLUTION_START.search(src):
-            inside = not _SOLUTION_END.search(src)
+        if cell.cell_type == "markdown" and SOLUTION_START.search(src):
+            inside = not SOLUTION_END.search(src)
             continue
-        if cell.cell_type == "markdown" and _SOLUTION_END.search(src):
+        if cell.cell_type == "markdown" and SOLUTION_END.search(src):
             inside = False
             continue
         if inside or is_hidden_check(cell):
             continue
         if j in by_cell:
-            rest = _SOLUTION_BLOCK.sub("", _EXERCISE.sub("\n", src)).strip()
+            rest = SOLUTION_BLOCK.sub("", _EXERCISE.sub("\n", src)).strip()
             if rest:
                 cells.append(_new(nbformat, "markdown", rest))
             for ex in by_cell[j]:
                 cells.extend(_question(nbformat, ex, right, points, answers))
             continue
         if cell.cell_type == "markdown":
-            stripped = _SOLUTION_BLOCK.sub("", src)
+            stripped = SOLUTION_BLOCK.sub("", src)
             if not stripped.strip():
                 continue
             cell = copy.deepcopy(cell)
@@ -235,7 +235,7 @@ def master_notebook(nb, *, name: str, requirements: list[str], points: int = 2,
             cell = copy.deepcopy(cell)
             cell.outputs, cell.execution_count = [], None
         cells.append(cell)
-        if cell.cell_type == "code" and SETUP_TAG in _tags(cell):
+        if cell.cell_type == "code" and SETUP_TAG in cell_tags(cell):
             cells.append(_new(nbformat, "code", "# Initialize Otter (the grader of this "
                               f"assignment)\nimport otter\n\ngrader = otter.Notebook(\"{name}.ipynb\")"))
     master = nbformat.v4.new_notebook(cells=cells, metadata=copy.deepcopy(nb.metadata))

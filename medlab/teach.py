@@ -20,23 +20,31 @@ Student copies
 from __future__ import annotations
 
 import argparse
-import ast
 import copy
 import math
 import numbers
-import re
 import sys
 import uuid
 from collections.abc import Callable, Iterable
 from importlib import import_module
 from pathlib import Path
 
+from medlab.markup import (
+    SETUP_TAG,
+    SOLUTION_BLOCK,
+    SOLUTION_END,
+    SOLUTION_START,
+    cell_tags,
+    has_assert,  # noqa: F401 (part of this module's interface: medlab.teach.has_assert)
+    is_hidden_check,
+    solution_label,
+)
+
 _CHECKS: dict[str, Callable] = {}
 _EXAMPLES: dict[str, tuple[list, list]] = {}
 
 STUB_SOURCE = "# your code here"
 STUB_TAG = "medlab-stub"
-SETUP_TAG = "medlab-setup"
 STUDENT_NOTE = (
     "> **Student copy.** The solutions are removed; each exercise that asks for code has an "
     "empty cell marked `# your code here`. Where an exercise shows a call to "
@@ -186,40 +194,6 @@ def expect_shape(answer, shape: tuple, *, what: str = "the array") -> str | None
 
 
 # ----------------------------------------------------------------------------- student copies
-_FENCE = r"(?P<fence>`{3,}|:{3,})"
-_SOLUTION_BLOCK = re.compile(
-    r"^[ \t]*" + _FENCE + r"[ \t]*\{solution\}.*?^[ \t]*(?P=fence)[ \t]*$\n?",
-    re.MULTILINE | re.DOTALL)
-_SOLUTION_START = re.compile(r"^[ \t]*(`{3,}|:{3,})[ \t]*\{solution-start\}", re.MULTILINE)
-_SOLUTION_END = re.compile(r"^[ \t]*(`{3,}|:{3,})[ \t]*\{solution-end\}", re.MULTILINE)
-_HIDDEN_TAGS = {"remove-cell", "remove-input"}
-
-
-def _tags(cell) -> set[str]:
-    return set(cell.get("metadata", {}).get("tags", []))
-
-
-def _label(marker_source: str) -> str:
-    m = re.search(r"\{solution-start\}[ \t]*(\S*)", marker_source)
-    return m.group(1) if m else ""
-
-
-def has_assert(source: str) -> bool:
-    """True when the code holds an ``assert`` statement (IPython magics are ignored)."""
-    lines = [ln for ln in source.splitlines() if not ln.lstrip().startswith(("%", "!"))]
-    try:
-        tree = ast.parse("\n".join(lines))
-    except SyntaxError:
-        return re.search(r"^\s*assert\b", source, re.MULTILINE) is not None
-    return any(isinstance(node, ast.Assert) for node in ast.walk(tree))
-
-
-def is_hidden_check(cell) -> bool:
-    """A hidden assert cell: a code cell tagged remove-cell/remove-input that asserts."""
-    return (cell.cell_type == "code" and bool(_tags(cell) & _HIDDEN_TAGS)
-            and has_assert(cell.source))
-
-
 def _stub(nbformat, label: str):
     cell = nbformat.v4.new_code_cell(STUB_SOURCE)
     cell.metadata["tags"] = [STUB_TAG]
@@ -252,16 +226,16 @@ def student_notebook(nb, *, where: str = "notebook"):
     for i, cell in enumerate(out.cells):
         src = cell.source if isinstance(cell.source, str) else "".join(cell.source)
         is_md = cell.cell_type == "markdown"
-        if is_md and _SOLUTION_START.search(src):
+        if is_md and SOLUTION_START.search(src):
             if inside:
                 raise ValueError(f"{where}: cell {i} opens a solution while the one opened in "
                                  f"cell {start_index} is not closed ({{solution-end}} missing)")
-            if _SOLUTION_END.search(src):  # start and end in one cell: nothing in between
+            if SOLUTION_END.search(src):  # start and end in one cell: nothing in between
                 summary["solutions"] += 1
                 continue
-            inside, block_label, block_has_code, start_index = True, _label(src), False, i
+            inside, block_label, block_has_code, start_index = True, solution_label(src), False, i
             continue
-        if is_md and _SOLUTION_END.search(src):
+        if is_md and SOLUTION_END.search(src):
             if not inside:
                 raise ValueError(f"{where}: cell {i} closes a solution that no "
                                  f"{{solution-start}} cell opened")
@@ -275,7 +249,7 @@ def student_notebook(nb, *, where: str = "notebook"):
             block_has_code = block_has_code or cell.cell_type == "code"
             continue
         if is_md:
-            stripped, n = _SOLUTION_BLOCK.subn("", src)
+            stripped, n = SOLUTION_BLOCK.subn("", src)
             if n:
                 summary["solutions"] += n
                 if not stripped.strip():
@@ -293,7 +267,7 @@ def student_notebook(nb, *, where: str = "notebook"):
                          f"(add a markdown cell with {{solution-end}})")
 
     code = [c for c in cells if c.cell_type == "code"]
-    if not code or SETUP_TAG not in _tags(code[0]):
+    if not code or SETUP_TAG not in cell_tags(code[0]):
         from medlab.colab import setup_source
 
         setup = nbformat.v4.new_code_cell(setup_source())
