@@ -11,62 +11,20 @@ from __future__ import annotations
 
 import os
 import warnings
-from dataclasses import dataclass, field
 
 import numpy as np
 
+from medlab.data import standins
 from medlab.data.download import DownloadError, fetch
 from medlab.data.registry import get
-
-SPLITS = ("train", "val", "test")
-TISSUES = ("background", "CSF", "GM", "WM")
-
-
-@dataclass
-class TabularSet:
-    """A table: ``X`` (n, d), ``y`` (n,), the column and class names, and its source."""
-
-    X: np.ndarray
-    y: np.ndarray
-    feature_names: list[str]
-    target_names: list[str]
-    source: str
-    description: str = ""
-
-
-@dataclass
-class ImageSet:
-    """Images of one split with labels; ``synthetic`` is True for an offline stand-in."""
-
-    images: np.ndarray
-    labels: np.ndarray
-    split: str
-    source: str
-    synthetic: bool
-    class_names: list[str]
-    masks: np.ndarray | None = None  # true lesion masks, known only for a stand-in
-    info: dict = field(default_factory=dict)
-
-    def __len__(self) -> int:
-        return len(self.labels)
-
-    @property
-    def tag(self) -> str:
-        """A label for figure titles and tables: says plainly when the data are synthetic."""
-        return f"{self.source} [SYNTHETIC STAND-IN]" if self.synthetic else self.source
-
-
-@dataclass
-class VolumeSet:
-    """A 3-D image with a label map, their affine and the voxel spacing in mm."""
-
-    image: np.ndarray
-    labels: np.ndarray
-    affine: np.ndarray
-    spacing: tuple[float, float, float]
-    label_names: tuple[str, ...]
-    probabilities: dict[str, np.ndarray]
-    source: str
+from medlab.data.sets import (  # noqa: F401 (loaders re-exports them)
+    CLASS_NAMES,
+    SPLITS,
+    TISSUES,
+    ImageSet,
+    TabularSet,
+    VolumeSet,
+)
 
 
 def load_wdbc() -> TabularSet:
@@ -194,8 +152,6 @@ def load_medmnist(name: str, split: str = "train", *, offline: str | None = None
     except DownloadError as exc:
         if mode == "error":
             raise
-        from medlab.data import standins
-
         if name not in standins.STANDINS:
             raise DownloadError(f"{exc} (and medlab has no stand-in for {name!r})") from exc
         from medlab.config import data_dir
@@ -216,8 +172,6 @@ def _short_reason(exc: Exception) -> str:
 
 
 def _read_medmnist_npz(path, name: str, split: str) -> ImageSet:
-    from medlab.data.standins import CLASS_NAMES
-
     with np.load(path) as npz:
         keys = (f"{split}_images", f"{split}_labels")
         missing = [k for k in keys if k not in npz.files]

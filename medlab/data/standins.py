@@ -13,10 +13,7 @@ from importlib import import_module
 
 import numpy as np
 
-CLASS_NAMES = {
-    "breastmnist": ["malignant", "benign/normal"],
-    "pneumoniamnist": ["normal", "pneumonia"],
-}
+from medlab.data.sets import CLASS_NAMES, ImageSet
 
 _MODULES = {"breastmnist": "medlab.data.standin_breast",
             "pneumoniamnist": "medlab.data.standin_chest"}
@@ -64,8 +61,6 @@ def standin_set(name: str, split: str, images, labels, masks, *, source: str, se
     ``reason`` (why the real data were not used), ``seed``, ``imitates``, ``render_size``
     and then the keyword arguments ``info``, in that order.
     """
-    from medlab.data.loaders import ImageSet  # loaders imports this module lazily too
-
     return ImageSet(
         images=images, labels=labels, split=split, source=source, synthetic=True,
         class_names=list(CLASS_NAMES[name]), masks=masks,
