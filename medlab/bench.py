@@ -454,6 +454,33 @@ def robustness(notebooks: list[Path], settings: list[dict], out: Path, results: 
     return 1 if failed else 0
 
 
+def merge_robustness(results: dict, others: list[dict]) -> dict:
+    """Add the chapters of other robustness records (run in parallel) to ``results``.
+
+    Every record must have run the same settings; a chapter in several records keeps the last.
+    The total wall time is recomputed as the sum of every run. Raises ``ValueError`` when a
+    record has no robustness run or ran other settings.
+    """
+    if not others:
+        return results
+    settings = _settings_of(others[0].get("robustness") or {})
+    meta = results.get("robustness") or {}
+    chapters = dict(meta.get("chapters", {})) if _settings_of(meta) == settings else {}
+    for i, other in enumerate(others):
+        rob = other.get("robustness")
+        if not rob:
+            raise ValueError(f"record {i + 1} holds no robustness run")
+        if _settings_of(rob) != settings:
+            raise ValueError(f"record {i + 1} ran other settings than record 1")
+        chapters.update(rob["chapters"])
+        meta = {**rob, **{k: v for k, v in meta.items() if k == "note"}}
+    meta["settings"] = settings
+    meta["chapters"] = _order(chapters)
+    meta["wall_s"] = round(sum(r["wall_s"] for ch in chapters.values() for r in ch["runs"]), 1)
+    results["robustness"] = meta
+    return results
+
+
 SMOKE_ENV = {"MEDLAB_SCALE": "gpu", "MEDLAB_SMOKE": "1"}
 
 
@@ -501,6 +528,9 @@ def main(argv=None) -> int:
                         help="instead of the plan: each of these seeds...")
     parser.add_argument("--threads", type=int, nargs="+", metavar="N",
                         help="... under each of these thread counts (default: 1 2)")
+    parser.add_argument("--merge", type=Path, nargs="+", metavar="RESULTS_JSON",
+                        help="take the robustness runs of chapters from other results.json "
+                             "files (runs made in parallel under the same plan)")
     parser.add_argument("--smoke", action="store_true",
                         help="GPU-scale smoke run: MEDLAB_SCALE=gpu MEDLAB_SMOKE=1, loops cut")
     args = parser.parse_args(argv)
@@ -512,6 +542,14 @@ def main(argv=None) -> int:
         return 1 if smoke(notebooks) else 0
     out_json = args.out / "results.json"
     previous = json.loads(out_json.read_text()) if out_json.exists() else {"chapters": {}}
+    if args.merge:
+        try:
+            merge_robustness(previous, [json.loads(f.read_text()) for f in args.merge])
+        except (OSError, ValueError) as exc:
+            parser.error(str(exc))
+        _write(previous, args.out)
+        print(f"merged {len(args.merge)} robustness records into {out_json}")
+        return 0
     if args.seeds is not None or args.threads is not None:
         seeds, threads = args.seeds or [0, 1, 2], args.threads or [1, 2]
         if any(s < 0 for s in seeds) or any(t < 1 for t in threads):

@@ -111,3 +111,24 @@ def test_buildcheck_names_the_chapter_and_cell_that_failed(tmp_path):
         "(the chapter did not execute)"]
     with pytest.raises(FileNotFoundError, match="no such build folder"):
         buildcheck.failures(tmp_path / "nowhere", root=tmp_path)
+
+
+def test_merge_robustness_joins_chapters_run_in_parallel():
+    settings = bench.plan(design=(0,), confirm=(5,), threads=(1,), kernels=("machine",))
+
+    def record(name, wall):
+        runs = [{**s, "wall_s": wall, "errors": [], "figures": {}} for s in settings]
+        return {"robustness": {"date": "2026-12-03", "machine": "m", "settings": settings,
+                               "chapters": {name: {"runs": runs, "figures": {}}}}}
+
+    merged = bench.merge_robustness({"chapters": {}}, [record("01_concepts", 10),
+                                                       record("02_medical_image_files", 5)])
+    rob = merged["robustness"]
+    assert list(rob["chapters"]) == ["01_concepts", "02_medical_image_files"]
+    assert rob["wall_s"] == 2 * 10 + 2 * 5 and rob["settings"] == settings
+    other = record("03_preprocessing", 1)
+    other["robustness"]["settings"] = settings[:1]
+    with pytest.raises(ValueError, match="record 2 ran other settings"):
+        bench.merge_robustness({"chapters": {}}, [record("01_concepts", 1), other])
+    with pytest.raises(ValueError, match="no robustness run"):
+        bench.merge_robustness({"chapters": {}}, [{"chapters": {}}])
