@@ -156,3 +156,20 @@ def test_workflows_pass_actionlint():
     proc = subprocess.run([executable, "-no-color", *files], cwd=ROOT, capture_output=True,
                           text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_ci_runs_as_a_new_machine_and_runs_the_python312_job():
+    ci = (ROOT / ".ci" / "run").read_text()
+    # pip's downloads are shared, its built wheels are not: a fresh PIP_CACHE_DIR of links
+    assert re.search(r"^export PIP_CACHE_DIR=\"\$fresh\"", ci, re.M)
+    assert 'ln -s "$pipcache/$d" "$fresh/$d"' in ci and "for d in http http-v2" in ci
+    assert re.search(r"^\s*(time\s+)?make test-py312\s*$", ci, re.M)
+    make = (ROOT / "Makefile").read_text()
+    assert re.search(r"^test-py312:", make, re.M) and ".[book,test]" in make
+    assert "medlab.bench --smoke" in make
+
+
+def test_make_book_fails_when_a_chapter_failed():
+    make = (ROOT / "Makefile").read_text()
+    book = make[make.index("\nbook: setup"):].split("\n\n")[0]
+    assert "$(JB_BUILD)\n\t$(BIN)/python -m medlab.buildcheck book/_build" in book
