@@ -116,11 +116,11 @@ smoke: setup
 	$(BIN)/python -m medlab.bench --smoke $(CHAPTERS)
 
 # Colab's Python, as a new Colab-like machine has it: Python 3.12, torch from the package index
-# (a CUDA build that runs on the CPU; TORCH312 is the release Colab shipped last), medlab[book]
+# (a CUDA build that runs on the CPU; TORCH312 is the lowest release the ranges admit), medlab[book]
 # from the ranges of pyproject.toml (no lock), the unit tests, and the GPU-scale smoke run of
 # every chapter. Needs python3.12 (pyenv's is found too).
 PY312 ?= $(shell command -v python3.12 || ls -d $(HOME)/.pyenv/versions/3.12*/bin/python3.12 2>/dev/null | tail -1)
-TORCH312 ?= torch==2.9.1
+TORCH312 ?= torch==2.11.0
 VENV312 := .venv312
 test-py312:
 	@test -n "$(PY312)" || { echo "test-py312: no python3.12 found (set PY312=/path/to/python3.12)"; exit 1; }
