@@ -13,7 +13,8 @@ compare them. The speed comes from computing over the whole batch at once:
 * HOG and uniform LBP are the same arithmetic as scikit-image's Cython loops, written as
   array operations over the batch (including the float32 accumulation of HOG's cells).
 
-``python -m medlab.features bench --n 1000`` times the naive loop against this module.
+``python -m medlab.features_bench --n 1000`` (:mod:`medlab.features_bench`) times the naive
+loop against this module; this module does not import it.
 """
 
 from __future__ import annotations
@@ -669,8 +670,3 @@ def lesion_shape_features(masks) -> tuple[np.ndarray, list[str]]:
             ratio[k] = (rows[-1] - rows[0] + 1) / (cols_[-1] - cols_[0] + 1)
     return np.column_stack([X[:, cols], ratio]), list(LESION_SHAPE_NAMES)
 
-
-if __name__ == "__main__":
-    from medlab.features_bench import main
-
-    raise SystemExit(main())

@@ -1,11 +1,11 @@
 """Speed of :mod:`medlab.features` against the naive scikit-image loop (chapter 4, appendix).
 
-``python -m medlab.features bench [--n 1000] [--out book/appendix]`` extracts GLCM (distance 1,
+``python -m medlab.features_bench [--n 1000] [--out book/appendix]`` extracts GLCM (distance 1,
 4 angles, 6 properties, 256 gray levels) + uniform LBP histogram (P=8, R=1) + HOG (9 bins,
 8x8 cells, 2x2 blocks) from the same ``n`` 64x64 patches twice: once with the naive loop (one
 image at a time, ``graycomatrix`` then ``graycoprops`` per property) and once with
 ``medlab.features``; checks that the values agree and writes ``features_speed.json`` and
-``features_speed.md``.
+``features_speed.md``. This module imports :mod:`medlab.features`, never the reverse.
 """
 
 from __future__ import annotations
@@ -115,16 +115,18 @@ def write(result: dict, out_dir: str | Path) -> tuple[Path, Path]:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m medlab.features",
-                                 description="time medlab.features against the naive loop")
-    sub = ap.add_subparsers(dest="cmd", required=True)
-    b = sub.add_parser("bench", help="naive loop vs medlab.features on the same images")
-    b.add_argument("--n", type=int, default=1000, help="number of 64x64 images (1000)")
-    b.add_argument("--n-jobs", type=int, default=None, help="threads (default: up to 2)")
-    b.add_argument("--repeats", type=int, default=3, help="best of this many fast runs")
-    b.add_argument("--out", default=str(ROOT / "book" / "appendix"),
-                   help="folder for features_speed.json/.md (book/appendix)")
+    ap = argparse.ArgumentParser(prog="python -m medlab.features_bench",
+                                 description="time medlab.features against the naive loop "
+                                             "(scikit-image, one image at a time) on the same "
+                                             "images")
+    ap.add_argument("--n", type=int, default=1000, help="number of 64x64 images (1000)")
+    ap.add_argument("--n-jobs", type=int, default=None, help="threads (default: up to 2)")
+    ap.add_argument("--repeats", type=int, default=3, help="best of this many fast runs")
+    ap.add_argument("--out", default=str(ROOT / "book" / "appendix"),
+                    help="folder for features_speed.json/.md (book/appendix)")
     args = ap.parse_args(argv)
+    if args.n < 1:
+        ap.error(f"--n must be a positive number of images, got {args.n}")
     res = compare(args.n, n_jobs=args.n_jobs, repeats=args.repeats)
     js, md = write(res, args.out)
     print(md.read_text())

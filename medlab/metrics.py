@@ -104,25 +104,54 @@ def hd95_per_class(pred, target, num_classes: int, *, spacing=None):
     return hd.numpy().reshape(-1)
 
 
-def expected_calibration_error(y_true, probs, n_bins: int = 15) -> float:
-    """Expected calibration error of predicted probabilities (chapter 11).
+ECE_MODES = ("top-label", "positive")
 
-    ``probs`` is (n,) for the positive class of a binary problem or (n, k) for k classes:
-    confidence is the top probability, and ECE is the bin-weighted |accuracy - confidence|.
+
+def expected_calibration_error(y_true, probs, n_bins: int = 15, *,
+                               mode: str = "top-label") -> float:
+    """Expected calibration error of predicted probabilities (chapters 5 and 11).
+
+    ECE is the bin-weighted mean of |observed frequency - mean predicted probability| over
+    ``n_bins`` equal-width bins of a predicted probability (bins closed on the right, the
+    first one also holding 0). ``mode`` says *which* probability is binned:
+
+    * ``"top-label"`` (the default; Guo et al. 2017): the confidence of the predicted class,
+      ``max_k p_k``, against how often the predicted class is right. ``probs`` is ``(n,)``
+      (P(class 1) of a binary problem) or ``(n, k)``. For a binary problem the confidence lies
+      in [0.5, 1], so only the bins above 0.5 are used, and a case with P(1) = 0.2 shares a bin
+      with one at 0.8: it measures whether the model's *confidence in its decision* is right,
+      and errors of opposite sign on the two sides of 0.5 can cancel;
+    * ``"positive"``: P(positive class), over all of [0, 1], against the observed fraction of
+      positives (1) in each bin: the gap a reliability diagram of P(1) shows (scikit-learn's
+      ``calibration_curve``). Binary problems only: ``probs`` is ``(n,)`` or ``(n, 2)``, and
+      ``y_true`` holds 0/1.
     """
+    if mode not in ECE_MODES:
+        raise ValueError(f"mode must be one of {ECE_MODES}, got {mode!r}")
+    if int(n_bins) < 1:
+        raise ValueError(f"n_bins must be a positive integer, got {n_bins}")
     y_true = np.asarray(y_true)
     probs = np.asarray(probs, dtype=float)
     if probs.ndim == 1:
         probs = np.stack([1 - probs, probs], axis=1)
     _check_same_length(y_true, probs, "probs")
-    conf = probs.max(1)
-    correct = (probs.argmax(1) == y_true).astype(float)
-    edges = np.linspace(0, 1, n_bins + 1)
+    if mode == "top-label":
+        conf = probs.max(1)
+        observed = (probs.argmax(1) == y_true).astype(float)
+    else:
+        if probs.shape[1] != 2:
+            raise ValueError(f"mode='positive' needs a binary problem: probs has "
+                             f"{probs.shape[1]} columns")
+        if not set(np.unique(y_true).tolist()) <= {0, 1}:
+            raise ValueError("mode='positive' needs y_true with labels 0/1")
+        conf = probs[:, 1]
+        observed = y_true.astype(float)
+    # bin b holds (b/n, (b+1)/n]; 0 goes to the first bin
+    bins = np.clip(np.ceil(conf * n_bins).astype(int) - 1, 0, int(n_bins) - 1)
     ece = 0.0
-    for lo, hi in zip(edges[:-1], edges[1:]):
-        in_bin = (conf > lo) & (conf <= hi)
-        if in_bin.any():
-            ece += in_bin.mean() * abs(correct[in_bin].mean() - conf[in_bin].mean())
+    for b in np.unique(bins):
+        in_bin = bins == b
+        ece += in_bin.mean() * abs(observed[in_bin].mean() - conf[in_bin].mean())
     return float(ece)
 
 
@@ -346,14 +375,64 @@ def _resample_blocks(n, n_boot, seed, max_cells=2_000_000):
         done += k
 
 
-def metric_intervals(y_true, y_pred, y_score=None, *, n_boot: int = 1000,
-                     seed: int = 0) -> dict[str, tuple[float, float, float]]:
-    """``{name: (value, low, high)}`` for sensitivity, specificity, F1 and, given scores,
-    ROC AUC: 95 % percentile bootstrap intervals over the same resamples, the ones
+PROPORTION_INTERVALS = ("wilson", "clopper-pearson", "bootstrap")
+
+
+def proportion_interval(k: int, n: int, *, method: str = "wilson",
+                        alpha: float = 0.05) -> tuple[float, float, float]:
+    """``(k / n, low, high)``: a confidence interval for a proportion of ``k`` successes in
+    ``n`` trials (sensitivity is true positives out of positives). ``method``: ``"wilson"``
+    (the score interval of Wilson 1927; close to its nominal coverage even for small ``n``) or
+    ``"clopper-pearson"`` (exact binomial tails; at least nominal coverage, wider). Both stay
+    inside [0, 1] and keep a width at k = 0 and k = n, where a percentile bootstrap collapses
+    to a single point (chapter 5). The same numbers as statsmodels' ``proportion_confint``
+    with ``method="wilson"`` and ``"beta"``.
+    """
+    from scipy.stats import beta, norm
+
+    if method not in ("wilson", "clopper-pearson"):
+        raise ValueError(f"method must be 'wilson' or 'clopper-pearson', got {method!r}")
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must be in (0, 1), got {alpha}")
+    if int(n) != n or int(k) != k:
+        raise ValueError(f"k and n must be whole numbers, got k={k}, n={n}")
+    k, n = int(k), int(n)
+    if n < 1 or not 0 <= k <= n:
+        raise ValueError(f"need 0 <= k <= n and n >= 1, got k={k}, n={n}")
+    if method == "wilson":
+        z = float(norm.isf(alpha / 2))
+        centre = (k + z * z / 2) / (n + z * z)
+        half = z / (n + z * z) * np.sqrt(k * (n - k) / n + z * z / 4)
+        low, high = centre - half, centre + half
+    else:
+        low = float(beta.ppf(alpha / 2, k, n - k + 1)) if k > 0 else 0.0
+        high = float(beta.isf(alpha / 2, k + 1, n - k)) if k < n else 1.0
+    low = 0.0 if k == 0 else max(0.0, float(low))
+    high = 1.0 if k == n else min(1.0, float(high))
+    return k / n, low, high
+
+
+def metric_intervals(y_true, y_pred, y_score=None, *, n_boot: int = 1000, seed: int = 0,
+                     proportions: str = "wilson") -> dict[str, tuple[float, float, float]]:
+    """``{name: (value, low, high)}``, 95 % intervals for sensitivity, specificity, F1 and,
+    given scores, ROC AUC (chapter 5).
+
+    Sensitivity and specificity are proportions (true positives of the positives, true
+    negatives of the negatives); by default (``proportions="wilson"``) their intervals are
+    Wilson score intervals, or Clopper-Pearson with ``"clopper-pearson"``
+    (:func:`proportion_interval`). A percentile bootstrap of a proportion collapses when it is
+    0 or 1: 12 of 12 malignant cases found gives 12 of 12 in every resample, hence the
+    interval [1, 1], although 12 cases cannot exclude a sensitivity of 0.8; Wilson's interval
+    is about [0.76, 1]. ``proportions="bootstrap"`` keeps the percentile bootstrap for them too.
+
+    F1 and ROC AUC get 95 % percentile bootstrap intervals over the resamples that
     :func:`bootstrap_ci` draws with this ``seed`` (same numbers, vectorised: one call costs
     milliseconds). Use 1,000 resamples at least: the 2.5th and 97.5th percentiles of 200
-    rest on five resamples each. Chapter 5.
+    rest on five resamples each.
     """
+    if proportions not in PROPORTION_INTERVALS:
+        raise ValueError(f"proportions must be one of {PROPORTION_INTERVALS}, "
+                         f"got {proportions!r}")
     y_true = _check_binary_labels(np.asarray(y_true))
     _, y_pred = _check_same_length(y_true, y_pred, "y_pred")
     if int(n_boot) < 1:
@@ -382,8 +461,14 @@ def metric_intervals(y_true, y_pred, y_score=None, *, n_boot: int = 1000,
               "specificity": _specificity(y_true, y_pred), "F1": _f1(y_true, y_pred)}
     if score is not None:
         points["ROC AUC"] = _auc_rank(y_true, score)
+    counts = {"sensitivity": (int(np.sum((y_pred == 1) & (y_true == 1))), int(y_true.sum())),
+              "specificity": (int(np.sum((y_pred == 0) & (y_true == 0))),
+                              int(np.sum(y_true == 0)))}
     out = {}
     for name, point in points.items():
+        if name in counts and proportions != "bootstrap":
+            out[name] = proportion_interval(*counts[name], method=proportions)
+            continue
         values = np.asarray(rows[name], dtype=float)
         if len(values) == 0:
             raise ValueError("metric_intervals: every resample held a single class")

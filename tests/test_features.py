@@ -227,6 +227,21 @@ def test_bench_small(tmp_path):
     assert res["max_rel_diff"] < 1e-9 and res["n_features"] == 24 + 10 + 1764
     js, md = B.write(res, tmp_path)
     assert js.exists() and "speed-up" in md.read_text()
+    assert B.main(["--n", "3", "--repeats", "1", "--out", str(tmp_path / "cli")]) == 0
+    assert (tmp_path / "cli" / "features_speed.json").exists()
+    with pytest.raises(SystemExit):
+        B.main(["--n", "0", "--out", str(tmp_path)])
+
+
+def test_features_does_not_import_its_benchmark():
+    """medlab.features_bench imports medlab.features; the reverse would be a cycle."""
+    import ast
+    from pathlib import Path
+
+    tree = ast.parse(Path(F.__file__).read_text())
+    imported = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    imported |= {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    assert not any("features_bench" in m for m in imported), imported
 
 
 def test_chapter_checks_right_and_wrong():

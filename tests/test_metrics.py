@@ -152,7 +152,11 @@ def test_metric_intervals():
                             ("specificity", spec, pred), ("F1", skm.f1_score, pred),
                             ("ROC AUC", skm.roc_auc_score, a)):
         ref = metrics.bootstrap_ci(y, other, fn, n_boot=400, seed=3)
-        assert metrics.metric_intervals(y, pred, a, n_boot=400, seed=3)[name] == pytest.approx(ref)
+        got = metrics.metric_intervals(y, pred, a, n_boot=400, seed=3, proportions="bootstrap")
+        assert got[name] == pytest.approx(ref)
+    # by default sensitivity and specificity get Wilson intervals of their counts
+    tp, n_pos = int(np.sum((pred == 1) & (y == 1))), int(y.sum())
+    assert out["sensitivity"] == pytest.approx(metrics.proportion_interval(tp, n_pos))
     # resamples drawn in blocks (large test sets) are the same resamples
     small = metrics._resample_blocks(len(y), 50, 7, max_cells=len(y) * 3)
     assert np.array_equal(np.concatenate(list(small)),
@@ -164,3 +168,83 @@ def test_metric_intervals():
         metrics.metric_intervals(y, pred, a[:-1])
     with pytest.raises(ValueError, match="single class"):
         metrics.metric_intervals(np.zeros(10, int), np.zeros(10, int))
+    with pytest.raises(ValueError, match="proportions"):
+        metrics.metric_intervals(y, pred, proportions="percentile")
+
+
+@pytest.mark.parametrize("k,n", [(12, 12), (0, 12), (5, 12), (107, 107), (40, 53), (1, 2)])
+def test_proportion_interval_matches_statsmodels(k, n):
+    from statsmodels.stats.proportion import proportion_confint
+
+    for ours, theirs in (("wilson", "wilson"), ("clopper-pearson", "beta")):
+        value, low, high = metrics.proportion_interval(k, n, method=ours)
+        assert value == k / n and 0 <= low <= value <= high <= 1
+        assert (low, high) == pytest.approx(proportion_confint(k, n, method=theirs), abs=1e-12)
+
+
+def test_proportion_interval_errors():
+    with pytest.raises(ValueError, match="k=13"):
+        metrics.proportion_interval(13, 12)
+    with pytest.raises(ValueError, match="method"):
+        metrics.proportion_interval(3, 12, method="wald")
+    with pytest.raises(ValueError, match="whole"):
+        metrics.proportion_interval(2.5, 12)
+
+
+def test_metric_intervals_do_not_collapse_at_one():
+    """12 of 12 positives found: the percentile bootstrap gives [1, 1], Wilson about [0.76, 1]."""
+    rng = np.random.default_rng(0)
+    y = np.r_[np.ones(12, int), np.zeros(107, int)]
+    pred = y.copy()
+    score = y + rng.normal(0, 0.3, len(y))
+    boot = metrics.metric_intervals(y, pred, score, proportions="bootstrap")
+    assert boot["sensitivity"] == (1.0, 1.0, 1.0) and boot["specificity"] == (1.0, 1.0, 1.0)
+    wilson = metrics.metric_intervals(y, pred, score)
+    assert wilson["sensitivity"] == pytest.approx((1.0, 0.7575, 1.0), abs=1e-4)
+    assert wilson["specificity"][1] == pytest.approx(0.9653, abs=1e-4)
+    exact = metrics.metric_intervals(y, pred, score, proportions="clopper-pearson")
+    assert exact["sensitivity"][1] == pytest.approx(0.7354, abs=1e-4)
+    assert wilson["ROC AUC"] == boot["ROC AUC"] and wilson["F1"] == boot["F1"]  # still bootstrap
+
+
+def _top_label_ece_reference(y, p, n_bins):
+    """The top-label ECE as first written (bins (lo, hi] of the confidence)."""
+    probs = np.stack([1 - p, p], axis=1)
+    conf, correct = probs.max(1), (probs.argmax(1) == y).astype(float)
+    edges = np.linspace(0, 1, n_bins + 1)
+    out = 0.0
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        m = (conf > lo) & (conf <= hi)
+        if m.any():
+            out += m.mean() * abs(correct[m].mean() - conf[m].mean())
+    return out
+
+
+def test_ece_modes():
+    rng = np.random.default_rng(4)
+    p = rng.random(500)
+    y = (rng.random(500) < p ** 1.5).astype(int)
+    for n_bins in (10, 15):
+        assert metrics.expected_calibration_error(y, p, n_bins) == pytest.approx(
+            _top_label_ece_reference(y, p, n_bins))          # the default is unchanged
+    # positive mode: the gap of scikit-learn's reliability curve (uniform bins), weighted
+    from sklearn.calibration import calibration_curve
+
+    frac, mean_p = calibration_curve(y, p, n_bins=10, strategy="uniform")
+    counts = np.histogram(p, bins=np.linspace(0, 1, 11))[0]
+    counts = counts[counts > 0] / len(p)
+    assert metrics.expected_calibration_error(y, p, 10, mode="positive") == pytest.approx(
+        np.sum(counts * np.abs(frac - mean_p)))
+    # errors of opposite sign on the two sides of 0.5 cancel in the top-label ECE only:
+    # P(1) = 0.2 where 10 % are positive, P(1) = 0.8 where 60 % are
+    y2 = np.r_[np.ones(10), np.zeros(90), np.ones(60), np.zeros(40)].astype(int)
+    p2 = np.r_[np.full(100, 0.2), np.full(100, 0.8)]
+    assert metrics.expected_calibration_error(y2, p2, 10) == pytest.approx(0.05)
+    assert metrics.expected_calibration_error(y2, p2, 10, mode="positive") == pytest.approx(0.15)
+    # probabilities of exactly 0 and 1 are binned, not dropped
+    y3, p3 = np.array([0, 1, 1, 0]), np.array([0.0, 1.0, 0.0, 1.0])
+    assert metrics.expected_calibration_error(y3, p3, 10, mode="positive") == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="mode"):
+        metrics.expected_calibration_error(y, p, mode="classwise")
+    with pytest.raises(ValueError, match="binary"):
+        metrics.expected_calibration_error([0, 1, 2], np.eye(3), mode="positive")
