@@ -51,6 +51,16 @@ EMPTIED_KEYWORDS: tuple[str, ...] = (
     "AccessionNumber", "StudyID", "ReferringPhysicianName",
 )
 
+#: Values of ``ImageType`` (0008,0008) that mark images which are not slices of a volume,
+#: with the reason :func:`sort_slices` gives when it refuses them (chapter 2).
+NOT_SLICES: dict[str, str] = {
+    "PROJECTION IMAGE": ("a projection (e.g. a maximum-intensity projection of an angiogram) "
+                         "sums or maximises along rays through a volume, so each pixel "
+                         "stands for a whole line of tissue, not one point"),
+    "LOCALIZER": ("a localizer (scout) is a planning view acquired before the series, "
+                  "not one of its slices"),
+}
+
 #: Date and time elements; removed unless ``deidentify(..., keep_dates=True)``.
 _DATE_VRS = ("DA", "DT", "TM")
 
@@ -317,9 +327,11 @@ def sort_slices(datasets, *, tolerance: float = 0.01):
     projected on the normal. Slices are sorted by that position (never by file name or
     ``InstanceNumber``), and the spacing is taken from the position differences, not from
     ``SliceThickness``. Raises :class:`MedicalFileError` for datasets of more than one series,
-    orientations that differ (radial or localiser slices cannot be stacked), different
-    matrix sizes or pixel spacings, two slices at one position, or an uneven spacing (a slice
-    missing); ``tolerance`` is the relative deviation allowed.
+    images whose ``ImageType`` says they are not slices of a volume (``PROJECTION IMAGE``,
+    such as the maximum-intensity projections of an angiogram, or ``LOCALIZER``, a planning
+    scout), orientations that differ, different matrix sizes or pixel spacings, two slices at
+    one position, or an uneven spacing (a slice missing); ``tolerance`` is the relative
+    deviation allowed.
 
     Returns ``(sorted_datasets, positions_mm, spacing_mm)``.
     """
@@ -337,13 +349,21 @@ def sort_slices(datasets, *, tolerance: float = 0.01):
                           for uid, group in uids.items())
         raise MedicalFileError(where, f"{len(uids)} series mixed in one set of files: {parts}; "
                                       f"load one SeriesInstanceUID at a time (series_uid=...)")
+    for value, reason in NOT_SLICES.items():
+        hits = [Path(n).name for ds, n in zip(datasets, names)
+                if value in [str(v).strip().upper() for v in (ds.get("ImageType") or [])]]
+        if hits:
+            shown = ", ".join(hits[:3]) + (", ..." if len(hits) > 3 else "")
+            raise MedicalFileError(where, f"ImageType of {len(hits)} of {len(datasets)} files "
+                                          f"({shown}) is {value}: {reason}; such images can be "
+                                          f"neither stacked nor resampled into a volume")
     orientations = np.array([_vector(ds, "ImageOrientationPatient", 6, n)
                              for ds, n in zip(datasets, names)])
     distinct = np.unique(np.round(orientations, 3), axis=0)
     if np.abs(orientations - orientations[0]).max() > tolerance:
         raise MedicalFileError(where, f"ImageOrientationPatient differs between slices "
                                       f"({len(distinct)} distinct orientations in "
-                                      f"{len(datasets)} files): radial, localiser or mixed "
+                                      f"{len(datasets)} files): tilted, localiser or mixed "
                                       f"slices, not a stack that makes a volume")
     for keyword in ("Rows", "Columns", "PixelSpacing"):
         values = {str(ds.get(keyword)) for ds in datasets}

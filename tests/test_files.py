@@ -214,7 +214,7 @@ def test_ch02_checks_right_and_wrong():
 SERIES = Path(files.testdata_path("CT_small.dcm")).parent / "dicomdirtests"
 CT5N = SERIES / "98892001" / "CT5N"      # five contiguous axial slices, 2.5 mm apart
 CT2 = SERIES / "77654033" / "CT2"        # four slices, one far from the others
-MR700 = SERIES / "98892003" / "MR700"    # seven radial slices
+MR700 = SERIES / "98892003" / "MR700"    # seven rotating MIPs of an MR angiogram
 
 
 def test_load_series_ct5n_geometry():
@@ -271,10 +271,27 @@ def test_load_series_missing_slice(tmp_path):
         files.load_series(tmp_path)
 
 
-def test_load_series_radial_and_mixed_orientations(tmp_path):
-    with pytest.raises(files.MedicalFileError, match="MR700: ImageOrientationPatient differs.*7 "
-                                                     "distinct orientations"):
+def test_load_series_refuses_projections_and_localizers():
+    # MR700 holds maximum-intensity projections (ImageType DERIVED\\SECONDARY\\PROJECTION IMAGE)
+    with pytest.raises(files.MedicalFileError,
+                       match=r"MR700: ImageType of 7 of 7 files .* is PROJECTION IMAGE.*neither "
+                             r"stacked nor resampled"):
         files.load_series(MR700)
+    # the check comes before the geometry: a projection is refused even on a regular grid
+    slices = [files.read_dicom(p) for p in sorted(CT5N.iterdir())]
+    slices[3].ImageType = ["DERIVED", "SECONDARY", "PROJECTION IMAGE"]
+    with pytest.raises(files.MedicalFileError, match="ImageType of 1 of 5 files .* PROJECTION"):
+        files.sort_slices(slices)
+    slices[3].ImageType = ["ORIGINAL", "PRIMARY", "LOCALIZER"]
+    with pytest.raises(files.MedicalFileError, match="is LOCALIZER: a localizer"):
+        files.load_series(slices)
+    slices[3].ImageType = ["ORIGINAL", "PRIMARY", "AXIAL"]
+    assert files.load_series(slices).shape == (16, 16, 5)
+    del slices[3].ImageType  # an optional element: its absence is no reason to refuse
+    assert files.load_series(slices).shape == (16, 16, 5)
+
+
+def test_load_series_mixed_orientations():
     slices = [files.read_dicom(p) for p in sorted(CT5N.iterdir())]
     slices[2].ImageOrientationPatient = [1, 0, 0, 0, 0, -1]  # one coronal slice
     with pytest.raises(files.MedicalFileError, match="2 distinct orientations in 5"):
