@@ -119,7 +119,9 @@ smoke: setup
 # (a CUDA build that runs on the CPU; TORCH312 is the lowest release the ranges admit), medlab[book]
 # from the ranges of pyproject.toml (no lock), the unit tests, and the GPU-scale smoke run of
 # every chapter. Needs python3.12 (pyenv's is found too).
-PY312 ?= $(shell command -v python3.12 || ls -d $(HOME)/.pyenv/versions/3.12*/bin/python3.12 2>/dev/null | tail -1)
+# the first python3.12 that runs (pyenv's shim is on PATH but refuses when 3.12 is not selected)
+PY312 ?= $(shell for p in $$(command -v python3.12) $(HOME)/.pyenv/versions/3.12*/bin/python3.12; do \
+	if "$$p" -c "" 2>/dev/null; then echo "$$p"; break; fi; done)
 TORCH312 ?= torch==2.11.0
 VENV312 := .venv312
 test-py312:
