@@ -10,8 +10,11 @@ The same :func:`train` runs three ways, unchanged:
       torchrun --nnodes=2 --nproc_per_node=4 --rdzv-backend=c10d \\
                --rdzv-endpoint=HOST:29500 --rdzv-id=job1 -m medlab.ddp_train --steps 100
 
-torchrun sets ``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``, ``MASTER_ADDR`` and ``MASTER_PORT``;
-:func:`main` reads them. ``Config(strategy="fsdp")`` (``--strategy fsdp``) shards the model
+torchrun sets ``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``, ``LOCAL_WORLD_SIZE``, ``MASTER_ADDR``
+and ``MASTER_PORT``; :func:`main` reads them, and picks nccl only when every process on the
+machine has a GPU of its own, else gloo on the CPU (:func:`placement_from_env`). With
+``--snapshot FILE`` a job restarted by ``torchrun --max-restarts=N`` resumes where the last
+snapshot left it. ``Config(strategy="fsdp")`` (``--strategy fsdp``) shards the model
 over the processes with FSDP instead of copying it (DDP). The module also holds the other functions chapter 10 launches
 (Hogwild, a two-stage pipeline, a worker that fails on purpose): a spawned worker imports its
 function from a module, never from the notebook.
@@ -27,8 +30,9 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-__all__ = ["Config", "failing_worker", "hogwild_worker", "main", "make_model", "pipeline_worker",
-           "train", "wdbc_tensors", "worker"]
+__all__ = ["Config", "agent_gpus", "amp_dtype", "failing_worker", "hogwild_worker", "main",
+           "make_model", "pipeline_worker", "placement_from_env", "train", "wdbc_tensors",
+           "worker"]
 
 
 @dataclass
@@ -43,6 +47,10 @@ class Config:
     dtype: str = "float64"       # float64 makes the DDP = one-process proof exact
     seed: int = 0
     checkpoint: str | None = None  # rank 0 writes the final model here
+    snapshot: str | None = None    # resume from here if it exists; rank 0 rewrites it ...
+    snapshot_every: int = 0        # ... every so many steps (0: never)
+    crash_at: int = 0              # demo: the last rank dies at this step, first attempt only
+    device: str = "auto"           # "auto" (the process group's device), "cpu" or "cuda"
     warmup: int = 2              # steps left out of the timing
     eval_every: int = 0          # every so many steps, record the loss on all of (X, y)
     log_every: int = 0           # every so many steps, rank 0 prints the loss (a sync point)
@@ -79,16 +87,89 @@ def make_model(n_in: int = 30, hidden: int = 32, n_out: int = 2, *, seed: int = 
     return model.to(getattr(torch, dtype))
 
 
-def _device():
-    """``cuda:<local rank>`` under the nccl backend (or one process with a GPU), else the CPU."""
+def placement_from_env(env=None) -> tuple[str, str]:
+    """The backend and device of this process under torchrun, from its environment.
+
+    torchrun sets ``LOCAL_RANK`` and ``LOCAL_WORLD_SIZE`` (the processes its agent started on
+    this machine); :func:`medlab.distributed.placement` picks nccl only when every one of them
+    has a visible GPU of its own, else gloo on the CPU. One process (no torchrun) gets its GPU
+    if there is one, else the CPU.
+    """
+    from medlab.distributed import placement
+
+    env = os.environ if env is None else env
+    try:
+        local_rank = int(env.get("LOCAL_RANK", 0))
+        local_world = int(env.get("LOCAL_WORLD_SIZE", env.get("WORLD_SIZE", 1)))
+    except ValueError:
+        raise ValueError("LOCAL_RANK, LOCAL_WORLD_SIZE and WORLD_SIZE must be integers, got "
+                         f"{env.get('LOCAL_RANK')!r}, {env.get('LOCAL_WORLD_SIZE')!r}, "
+                         f"{env.get('WORLD_SIZE')!r}") from None
+    return placement(local_world, local_rank)
+
+
+def agent_gpus(node: int, nodes_on_machine: int, gpu_count: int) -> str:
+    """``CUDA_VISIBLE_DEVICES`` for one of several torchrun agents that share one machine.
+
+    Each agent counts only its own processes (``LOCAL_WORLD_SIZE``), so agents that saw the
+    same GPUs would put their ranks on the same ``cuda:0``, which NCCL refuses. Agent ``node``
+    gets its own ``gpu_count // nodes_on_machine`` GPUs, or none (then its processes use
+    gloo on the CPU, see :func:`medlab.distributed.placement`). Chapter 10 runs two agents on
+    one machine as two nodes would run.
+    """
+    if not 0 <= node < nodes_on_machine:
+        raise ValueError(f"agent_gpus: need 0 <= node < nodes_on_machine, got node={node}, "
+                         f"nodes_on_machine={nodes_on_machine}")
+    if gpu_count < 0:
+        raise ValueError(f"agent_gpus: gpu_count must be >= 0, got {gpu_count}")
+    share = gpu_count // nodes_on_machine
+    return ",".join(str(g) for g in range(node * share, (node + 1) * share))
+
+
+def amp_dtype(device):
+    """The 16-bit type for ``torch.autocast`` on ``device`` (chapter 10): bfloat16 where the
+    hardware computes in it, float16 (with a gradient scaler) on older GPUs.
+
+    ``torch.cuda.is_bf16_supported()`` also says True for GPUs that only *emulate* bfloat16
+    (a T4, compute capability 7.5), slowly; ``including_emulation=False`` asks for native
+    support (compute capability 8.0, Ampere, or newer). CPUs autocast to bfloat16.
+    """
+    import torch
+
+    device = torch.device(device)
+    if device.type == "cuda" and not torch.cuda.is_bf16_supported(including_emulation=False):
+        return torch.float16
+    return torch.bfloat16
+
+
+def _device(requested: str = "auto"):
+    """The device to train on: under a process group, the group's (``cuda:<local rank>``
+    under nccl, else the CPU); in one process, ``requested`` ("auto": the GPU if present)."""
     import torch
     import torch.distributed as dist
 
+    if requested not in ("auto", "cpu", "cuda"):
+        raise ValueError(f"device must be 'auto', 'cpu' or 'cuda', got {requested!r}")
     if dist.is_available() and dist.is_initialized():
-        if dist.get_backend() == "nccl":
-            return torch.device("cuda", torch.cuda.current_device())
-        return torch.device("cpu")
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        group = "cuda" if "nccl" in dist.get_backend() else "cpu"
+        if requested not in ("auto", group):
+            raise ValueError(f"device={requested!r}, but the process group's backend "
+                             f"({dist.get_backend()}) works on {group}")
+        return (torch.device("cuda", torch.cuda.current_device()) if group == "cuda"
+                else torch.device("cpu"))
+    if requested == "auto":
+        requested = "cuda" if torch.cuda.is_available() else "cpu"
+    if requested == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device='cuda', but torch sees no CUDA GPU")
+    return torch.device(requested)
+
+
+def _sync(device) -> None:
+    """Wait for the GPU before reading a clock (CUDA runs asynchronously); no-op on the CPU."""
+    import torch
+
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
 
 
 def train(config: Config, rank: int = 0, world_size: int = 1, data=None) -> dict:
@@ -99,16 +180,22 @@ def train(config: Config, rank: int = 0, world_size: int = 1, data=None) -> dict
     one step of a single process on the whole global batch. ``config.strategy`` says how:
     ``"ddp"`` keeps a full copy of the model in every process (``DistributedDataParallel``);
     ``"fsdp"`` shards parameters, gradients and optimizer state over the processes
-    (``torch.distributed.fsdp.fully_shard``, one unit per ``Linear``, with activation
-    checkpointing). ``data`` is ``(X, y)``; by default the Wisconsin training split
-    (:func:`wdbc_tensors`), which each process then loads itself.
+    (``torch.distributed.fsdp.fully_shard``, one unit per ``Linear``), and recomputes the
+    hidden block's activations in backward instead of storing them (activation checkpointing,
+    ``torch.utils.checkpoint``). ``data`` is ``(X, y)``; by default the Wisconsin training
+    split (:func:`wdbc_tensors`), which each process then loads itself.
+
+    Fault tolerance (``config.snapshot``): rank 0 writes the model, the optimizer state and
+    the step to ``snapshot`` every ``snapshot_every`` steps, and a run that finds a snapshot
+    resumes from it, data order included, so that a job that torchrun restarts after a
+    failure ends with the parameters of an uninterrupted run.
 
     Nothing inside the timed loop waits for the other processes except the gradient
     all-reduce itself: the losses stay tensors and are averaged over the processes once, after
     the loop (``config.log_every`` adds a printed, synchronising loss every so many steps).
     Returns the final parameters (whole, also under FSDP), the loss of each step (averaged over
-    processes), seconds per step, the number of parameter values this process stores, and
-    where the checkpoint went.
+    processes), seconds per step, the number of parameter values this process stores, the
+    step it resumed from, and where the checkpoint went.
     """
     import torch
     import torch.distributed as dist
@@ -127,37 +214,57 @@ def train(config: Config, rank: int = 0, world_size: int = 1, data=None) -> dict
         raise RuntimeError("train: world_size > 1 needs an initialized process group "
                            "(use medlab.distributed.launch or torchrun)")
     fsdp = distributed and config.strategy == "fsdp"
-    if fsdp and config.checkpoint:
-        raise ValueError("train: checkpoints are written for strategy='ddp' only (a sharded "
-                         "model needs torch.distributed.checkpoint)")
-    device = _device()
-    X, y = data if data is not None else wdbc_tensors(config.dtype)[:2]
+    if fsdp and (config.checkpoint or config.snapshot):
+        raise ValueError("train: checkpoints and snapshots are written for strategy='ddp' "
+                         "only (a sharded model needs torch.distributed.checkpoint)")
+    device = _device(config.device)
+    X, y = data if data is not None else wdbc_tensors(config.dtype, config.seed)[:2]
     X, y = X.to(device, getattr(torch, config.dtype)), y.to(device)
     model = make_model(X.shape[1], config.hidden, seed=config.seed, dtype=config.dtype).to(device)
+    opt = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum)
+    start, losses = 0, []
+    if config.snapshot and os.path.exists(config.snapshot):  # resume after a failure
+        snap = torch.load(config.snapshot, map_location=device, weights_only=True)
+        model.load_state_dict(snap["model"])
+        opt.load_state_dict(snap["optimizer"])
+        start, losses = snap["step"], list(snap["losses"].to(device))
     if fsdp:
-        from torch.distributed._composable import checkpoint as activation_checkpoint
         from torch.distributed.fsdp import fully_shard
 
         for layer in model:
             if isinstance(layer, torch.nn.Linear):
-                activation_checkpoint(layer)  # recompute in backward instead of storing
-                fully_shard(layer)            # each process keeps 1/N of its parameters
-        net = fully_shard(model)
+                fully_shard(layer)  # each process keeps 1/N of this layer's parameters
+        # checkpoint the hidden block (Linear, ReLU, Linear, ReLU): keep only its input and
+        # recompute the rest in backward (one Linear alone would save nothing: its input is
+        # kept for backward anyway)
+        net = fully_shard(torch.nn.Sequential(_Checkpointed(model[:4]), model[4]))
+        opt = torch.optim.SGD(net.parameters(), lr=config.lr, momentum=config.momentum)
     elif distributed:
         # DDP broadcasts rank 0's parameters at the start and all-reduces gradients in backward()
         net = DDP(model, device_ids=[device] if device.type == "cuda" else None)
     else:
         net = model
-    opt = torch.optim.SGD(net.parameters(), lr=config.lr, momentum=config.momentum)
     sampler = DistributedSampler(TensorDataset(X, y), num_replicas=world_size, rank=rank,
                                  shuffle=True, seed=config.seed, drop_last=True)
     loader = DataLoader(TensorDataset(X, y), batch_size=config.global_batch // world_size,
                         sampler=sampler, drop_last=True)
-    losses, curve, step, epoch, t_start = [], [], 0, 0, time.perf_counter()
+    if len(loader) == 0:
+        raise ValueError(f"train: {len(X)} samples make no batch of {config.global_batch}")
+    curve, step = [], start
+    epoch, skip = divmod(start, len(loader))  # where the data order was at the snapshot
+    _sync(device)
+    t_start = time.perf_counter()
     while step < config.steps:
         sampler.set_epoch(epoch)  # a new shuffle each epoch, the same on every rank
-        for xb, yb in loader:
-            if step == config.warmup:
+        for i, (xb, yb) in enumerate(loader):
+            if i < skip:
+                continue  # batches this epoch used before the snapshot
+            if config.crash_at and step == config.crash_at and rank == world_size - 1 \
+                    and os.environ.get("TORCHELASTIC_RESTART_COUNT", "0") == "0":
+                print(f"rank {rank}: crashing at step {step} (on purpose)", flush=True)
+                os._exit(1)  # as a lost machine would: no clean-up, no message to the others
+            if step == start + config.warmup:
+                _sync(device)
                 t_start = time.perf_counter()
             opt.zero_grad(set_to_none=True)
             loss = F.cross_entropy(net(xb), yb)
@@ -175,10 +282,16 @@ def train(config: Config, rank: int = 0, world_size: int = 1, data=None) -> dict
             if config.eval_every and step % config.eval_every == 0:
                 with torch.no_grad():
                     curve.append((step, float(F.cross_entropy(model(X), y))))
+            if config.snapshot and config.snapshot_every and step % config.snapshot_every == 0:
+                if rank == 0:  # written whole, then renamed: a crash never leaves half a file
+                    _save(config.snapshot, {"model": model.state_dict(),
+                                            "optimizer": opt.state_dict(), "step": step,
+                                            "losses": torch.stack(losses).cpu()})
             if step == config.steps:
                 break
-        epoch += 1
-    seconds = (time.perf_counter() - t_start) / max(config.steps - config.warmup, 1)
+        epoch, skip = epoch + 1, 0
+    _sync(device)
+    seconds = (time.perf_counter() - t_start) / max(config.steps - start - config.warmup, 1)
     losses = torch.stack(losses).to(torch.float64)
     if distributed:  # one all-reduce for all the steps' losses, after the timing
         dist.all_reduce(losses)
@@ -190,14 +303,39 @@ def train(config: Config, rank: int = 0, world_size: int = 1, data=None) -> dict
         stored = sum(p.numel() for p in model.parameters())
         params = [p.detach().cpu().clone() for p in model.parameters()]
     if config.checkpoint and rank == 0:
-        state = {"model": model.state_dict(), "optimizer": opt.state_dict(),
-                 "step": step, "config": asdict(config)}
-        torch.save(state, config.checkpoint)
+        _save(config.checkpoint, {"model": model.state_dict(), "optimizer": opt.state_dict(),
+                                  "step": step, "config": asdict(config)})
     if distributed:
         dist.barrier()  # nobody reads the checkpoint before rank 0 has written it
     return {"params": params, "losses": losses.cpu(), "curve": curve,
             "seconds_per_step": seconds, "stored_parameters": stored, "rank": rank,
-            "world_size": world_size}
+            "world_size": world_size, "resumed_from": start, "device": str(device)}
+
+
+def _save(path, state) -> None:
+    """``torch.save`` to a temporary name, then rename: readers never see half a file."""
+    import torch
+
+    tmp = f"{path}.tmp"
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def _Checkpointed(block):
+    """``block`` wrapped so that its forward runs under activation checkpointing
+    (``torch.utils.checkpoint``, non-reentrant): only its input is kept for backward."""
+    import torch
+    from torch.utils.checkpoint import checkpoint
+
+    class Checkpointed(torch.nn.Module):
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, x):
+            return checkpoint(self.inner, x, use_reentrant=False)
+
+    return Checkpointed(block)
 
 
 def worker(rank: int, world_size: int, config, data=None):
@@ -281,7 +419,8 @@ def pipeline_worker(rank: int, world_size: int, n_micros: list, config: Config, 
     results = {}
     for m in n_micros:
         if X.shape[0] % m:
-            raise ValueError(f"pipeline_worker: batch {X.shape[0]} not divisible by {m}")
+            raise ValueError(f"pipeline_worker: a batch of {X.shape[0]} samples does not split "
+                             f"into {m} equal micro-batches; choose a multiple of {m}")
         best = None
         for _ in range(repeats):  # keep the fastest run: the others met a busy machine
             stage.zero_grad(set_to_none=True)
@@ -302,6 +441,7 @@ def _gpipe_step(stage, rank, X, y, n_micro, width):
 
     micro = X.shape[0] // n_micro
     events, acts, outs, sends = [], [], [], []
+    _sync(X.device)  # on a GPU the clock is read only after the work has run
     t0 = time.perf_counter()
     for m in range(n_micro):  # forward of every micro-batch, first to last
         s = time.perf_counter() - t0
@@ -318,6 +458,7 @@ def _gpipe_step(stage, rank, X, y, n_micro, width):
             yb = y[m * micro:(m + 1) * micro]
             # each micro-batch's mean loss, weighted so that the sum is the batch mean
             outs.append(F.cross_entropy(stage(a), yb) * len(yb) / X.shape[0])
+        _sync(X.device)
         events.append(("F", m, s, time.perf_counter() - t0))
     for m in reversed(range(n_micro)):  # then backward, last micro-batch first
         s = time.perf_counter() - t0
@@ -329,9 +470,11 @@ def _gpipe_step(stage, rank, X, y, n_micro, width):
             dist.recv(g, src=1)
             s = time.perf_counter() - t0
             acts[m].backward(g)
+        _sync(X.device)
         events.append(("B", m, s, time.perf_counter() - t0))
     for req in sends:
         req.wait()
+    _sync(X.device)
     return {"events": events, "seconds": time.perf_counter() - t0}
 
 
@@ -346,12 +489,31 @@ def two_stage_model(width: int = 512, *, seed: int = 0, dtype: str = "float32", 
     return stage0.to(getattr(torch, dtype)), stage1.to(getattr(torch, dtype))
 
 
+def _init_group(backend: str, rank: int, world_size: int, timeout) -> None:
+    """``init_process_group`` for torchrun, with its keys under a prefix for each attempt.
+
+    After ``--max-restarts`` restarts the workers, the new ones may meet the addresses that
+    the old ones left in torchrun's key-value store and try to connect to dead processes
+    (gloo: "Connection refused"); a prefix per attempt (``TORCHELASTIC_RESTART_COUNT``) keeps
+    each attempt's keys apart.
+    """
+    import torch.distributed as dist
+
+    attempt = os.environ.get("TORCHELASTIC_RESTART_COUNT")
+    if attempt is None or "MASTER_ADDR" not in os.environ:
+        dist.init_process_group(backend, timeout=timeout)
+        return
+    agent_store = os.environ.get("TORCHELASTIC_USE_AGENT_STORE") == "True"
+    store = dist.TCPStore(os.environ["MASTER_ADDR"], int(os.environ["MASTER_PORT"]),
+                          world_size, is_master=rank == 0 and not agent_store, timeout=timeout)
+    dist.init_process_group(backend, store=dist.PrefixStore(f"medlab-attempt{attempt}", store),
+                            rank=rank, world_size=world_size, timeout=timeout)
+
+
 def main(argv=None) -> int:
     """Entry point for ``torchrun ... -m medlab.ddp_train`` (or ``python -m`` for 1 process)."""
     import torch
     import torch.distributed as dist
-
-    from medlab.distributed import default_backend
 
     parser = argparse.ArgumentParser(prog="python -m medlab.ddp_train", description=__doc__
                                      .split("\n")[0])
@@ -364,7 +526,15 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--out", dest="checkpoint", default=None,
                         help="rank 0 saves the trained model here (torch.save)")
-    parser.add_argument("--backend", choices=["auto", "gloo", "nccl"], default="auto")
+    parser.add_argument("--snapshot", default=None,
+                        help="resume from this file if it exists; rank 0 rewrites it every "
+                             "--snapshot-every steps (for torchrun --max-restarts)")
+    parser.add_argument("--snapshot-every", type=int, default=10)
+    parser.add_argument("--crash-at", type=int, default=0,
+                        help="demo: the last rank dies at this step in the first attempt")
+    parser.add_argument("--backend", choices=["auto", "gloo", "nccl"], default="auto",
+                        help="auto: nccl when every process on this machine has a GPU of "
+                             "its own, else gloo on the CPU")
     parser.add_argument("--strategy", choices=["ddp", "fsdp"], default=defaults.strategy)
     parser.add_argument("--log-every", type=int, default=defaults.log_every,
                         help="print the loss every so many steps (0: never)")
@@ -373,27 +543,31 @@ def main(argv=None) -> int:
     ns = parser.parse_args(argv)
     rank = int(os.environ.get("RANK", 0))
     world_size = int(os.environ.get("WORLD_SIZE", 1))
-    # one GPU per process on this node for nccl (torchrun sets LOCAL_WORLD_SIZE), else gloo
-    backend = (default_backend(int(os.environ.get("LOCAL_WORLD_SIZE", 1)))
-               if ns.backend == "auto" else ns.backend)
+    backend, device = placement_from_env()  # per machine: nccl only with a GPU per process
+    if ns.backend != "auto":
+        backend, device = ns.backend, (device if ns.backend == "nccl" else "cpu")
+        if backend == "nccl" and not device.startswith("cuda"):
+            parser.error("--backend nccl needs a GPU for every process on this machine")
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", 1)))
     if world_size > 1:
         if backend == "nccl":
-            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
-        dist.init_process_group(backend, timeout=dt.timedelta(seconds=ns.timeout))
+            torch.cuda.set_device(torch.device(device))
+        _init_group(backend, rank, world_size, dt.timedelta(seconds=ns.timeout))
     config = Config(steps=ns.steps, global_batch=ns.global_batch, lr=ns.lr, hidden=ns.hidden,
                     dtype=ns.dtype, seed=ns.seed, checkpoint=ns.checkpoint,
-                    strategy=ns.strategy, log_every=ns.log_every)
+                    snapshot=ns.snapshot, snapshot_every=ns.snapshot_every if ns.snapshot else 0,
+                    crash_at=ns.crash_at, strategy=ns.strategy, log_every=ns.log_every,
+                    device="auto" if world_size > 1 else device.split(":")[0])
     try:
-        out = train(config, rank, world_size)
+        out = train(config, rank, world_size, data=wdbc_tensors(config.dtype, config.seed)[:2])
     finally:
         if dist.is_initialized():
             dist.destroy_process_group()
     if rank == 0:
         flat = np.concatenate([p.numpy().ravel() for p in out["params"]])
         print(f"world_size={world_size} backend={backend if world_size > 1 else 'none'} "
-              f"steps={config.steps} final_loss={out['losses'][-1]:.6f} "
-              f"param_checksum={flat.sum():.10f} "
+              f"device={out['device']} steps={config.steps} resumed_from={out['resumed_from']} "
+              f"final_loss={out['losses'][-1]:.6f} param_checksum={flat.sum():.10f} "
               f"checkpoint={config.checkpoint or '-'}")
     return 0
 

@@ -2,7 +2,8 @@
 
 :func:`launch` starts ``world_size`` fresh Python processes (the *spawn* start method, the only
 one that is safe with threads, CUDA and Jupyter), sets up a ``torch.distributed`` process group
-among them on 127.0.0.1 (gloo on the CPU, nccl on GPUs), calls ``fn(rank, world_size, *args)``
+among them on 127.0.0.1 (nccl only when every process has a GPU of its own, else gloo on the
+CPU: :func:`placement`), calls ``fn(rank, world_size, *args)``
 in each, and returns the per-rank results. It never hangs:
 
 - each worker writes its result to a file (``torch.save``), not through a pipe or queue, so a
@@ -29,7 +30,7 @@ import time
 import traceback
 from pathlib import Path
 
-__all__ = ["WorkerError", "default_backend", "free_port", "launch"]
+__all__ = ["WorkerError", "default_backend", "free_port", "launch", "placement"]
 
 
 class WorkerError(RuntimeError):
@@ -43,20 +44,51 @@ def free_port(host: str = "127.0.0.1") -> int:
         return sock.getsockname()[1]
 
 
+def placement(local_world_size: int = 1, local_rank: int = 0,
+              gpu_count: int | None = None) -> tuple[str, str]:
+    """The backend and device of one process: ``("nccl", "cuda:<local_rank>")`` or
+    ``("gloo", "cpu")`` (chapter 10).
+
+    NCCL needs a GPU of its own for every process: it refuses two ranks on one GPU
+    ("Duplicate GPU detected"). So the choice depends on the machine, not on one process:
+    ``local_world_size`` is the number of processes that share the GPUs this process sees
+    (torchrun's ``LOCAL_WORLD_SIZE`` when one agent runs per machine, as on a cluster), and
+    ``gpu_count`` the number of GPUs it sees (``None``: ask torch, which honours
+    ``CUDA_VISIBLE_DEVICES``). NCCL and ``cuda:<local_rank>`` when there are at least as many
+    GPUs as processes; otherwise gloo on the CPU, for every process alike (a single-GPU
+    machine such as Colab, with two processes). Several agents on one machine must each be
+    shown GPUs of their own through ``CUDA_VISIBLE_DEVICES`` (see
+    :func:`medlab.ddp_train.agent_gpus`), or be given none.
+    """
+    for name, value in (("local_world_size", local_world_size), ("local_rank", local_rank)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise ValueError(f"placement: {name} must be a non-negative integer, got {value!r}")
+    if local_world_size < 1 or local_rank >= local_world_size:
+        raise ValueError(f"placement: need 0 <= local_rank < local_world_size, got "
+                         f"local_rank={local_rank}, local_world_size={local_world_size}")
+    if gpu_count is None:
+        import torch
+
+        gpu_count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if not isinstance(gpu_count, int) or gpu_count < 0:
+        raise ValueError(f"placement: gpu_count must be a non-negative integer, got "
+                         f"{gpu_count!r}")
+    if gpu_count >= local_world_size:
+        return "nccl", f"cuda:{local_rank}"
+    return "gloo", "cpu"
+
+
 def default_backend(world_size: int = 1) -> str:
-    """``"nccl"`` when there is a CUDA GPU for each of ``world_size`` processes, else ``"gloo"``.
+    """``"nccl"`` when there is a CUDA GPU for each of ``world_size`` processes on this
+    machine, else ``"gloo"`` (see :func:`placement`).
 
     NCCL refuses two ranks on one GPU, which is what a single-GPU machine (Colab) would give
     two processes; there the workers use gloo and train on the CPU (chapter 10).
     """
-    import torch
-
     if not isinstance(world_size, int) or world_size < 1:
         raise ValueError(f"default_backend: world_size must be a positive integer, "
                          f"got {world_size!r}")
-    if torch.cuda.is_available() and torch.cuda.device_count() >= world_size:
-        return "nccl"
-    return "gloo"
+    return placement(world_size)[0]
 
 
 def _worker(fn, rank, world_size, args, backend, host, port, outdir, group_timeout, threads):
@@ -78,8 +110,8 @@ def _worker(fn, rank, world_size, args, backend, host, port, outdir, group_timeo
 
             os.environ.update({"MASTER_ADDR": host, "MASTER_PORT": str(port), "RANK": str(rank),
                                "WORLD_SIZE": str(world_size), "LOCAL_RANK": str(rank)})
-            if backend == "nccl":
-                torch.cuda.set_device(rank % torch.cuda.device_count())
+            if backend == "nccl":  # one GPU per process (launch checked there are enough)
+                torch.cuda.set_device(rank)
             dist.init_process_group(backend, rank=rank, world_size=world_size,
                                     timeout=dt.timedelta(seconds=group_timeout))
         result = fn(rank, world_size, *args)
@@ -112,7 +144,8 @@ def launch(fn, world_size: int = 2, args: tuple = (), *, backend: str | None = "
            host: str = "127.0.0.1", echo: bool = False) -> list:
     """Run ``fn(rank, world_size, *args)`` on ``world_size`` spawned processes (chapter 10).
 
-    ``backend``: ``"auto"`` (nccl with one GPU per process, else gloo), ``"gloo"``, ``"nccl"``, or
+    ``backend``: ``"auto"`` (nccl with one GPU per process, else gloo: :func:`placement`),
+    ``"gloo"``, ``"nccl"``, or
     ``None`` for no process group (e.g. Hogwild workers that share memory instead).
     ``timeout``: seconds for the whole launch; ``group_timeout``: seconds a collective may wait
     (both generous: on a loaded machine a rank may wait long for its peer; a run that exceeds
@@ -134,6 +167,9 @@ def launch(fn, world_size: int = 2, args: tuple = (), *, backend: str | None = "
         backend = default_backend(world_size)
     if backend not in (None, "gloo", "nccl"):
         raise ValueError(f"launch: backend must be 'auto', 'gloo', 'nccl' or None, got {backend!r}")
+    if backend == "nccl" and placement(world_size)[0] != "nccl":
+        raise ValueError(f"launch: backend 'nccl' needs a GPU for each of the {world_size} "
+                         f"processes; use 'gloo' (or 'auto')")
     ctx = mp.get_context("spawn")
     with tempfile.TemporaryDirectory(prefix="medlab-launch-") as outdir:
         port = free_port(host)

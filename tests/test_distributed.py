@@ -187,3 +187,115 @@ def test_backend_needs_one_gpu_per_process(monkeypatch, gpus, world, expected):
     assert distributed.default_backend(world) == expected
     with pytest.raises(ValueError, match="world_size"):
         distributed.default_backend(0)
+
+
+def _fake_gpus(monkeypatch, gpus):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: gpus > 0)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: gpus)
+
+
+@pytest.mark.parametrize("gpus", [0, 1, 2])
+def test_one_agent_two_processes_get_a_gpu_each_or_gloo(monkeypatch, gpus):
+    """torchrun --nproc_per_node=2 on a machine with 0, 1 or 2 GPUs: each rank's choice."""
+    _fake_gpus(monkeypatch, gpus)
+    chosen = []
+    for rank in range(2):
+        env = {"RANK": str(rank), "LOCAL_RANK": str(rank), "WORLD_SIZE": "2",
+               "LOCAL_WORLD_SIZE": "2"}
+        chosen.append(ddp_train.placement_from_env(env))
+    if gpus >= 2:
+        assert chosen == [("nccl", "cuda:0"), ("nccl", "cuda:1")]
+    else:  # one GPU cannot hold two NCCL ranks: both ranks use gloo on the CPU
+        assert chosen == [("gloo", "cpu"), ("gloo", "cpu")]
+
+
+@pytest.mark.parametrize("gpus", [0, 1, 2, 3])
+def test_two_agents_on_one_machine_never_share_a_gpu(monkeypatch, gpus):
+    """Two torchrun agents (--nnodes=2 --nproc_per_node=1) on one machine, as chapter 10 runs
+    them: each has LOCAL_WORLD_SIZE=1, so each must see GPUs of its own (agent_gpus) or none."""
+    physical = []
+    for node in range(2):
+        visible = ddp_train.agent_gpus(node, 2, gpus)
+        ids = [int(g) for g in visible.split(",")] if visible else []
+        _fake_gpus(monkeypatch, len(ids))  # what torch reports under CUDA_VISIBLE_DEVICES
+        env = {"RANK": str(node), "LOCAL_RANK": "0", "WORLD_SIZE": "2", "LOCAL_WORLD_SIZE": "1"}
+        backend, device = ddp_train.placement_from_env(env)
+        physical.append((backend, ids[int(device.split(":")[1])] if backend == "nccl" else None))
+    backends = {b for b, _ in physical}
+    assert len(backends) == 1  # every rank of the job on the same backend
+    if gpus >= 2:
+        assert backends == {"nccl"} and physical[0][1] != physical[1][1]
+    else:
+        assert backends == {"gloo"}
+    with pytest.raises(ValueError, match="node"):
+        ddp_train.agent_gpus(2, 2, gpus)
+
+
+def test_placement_checks_its_arguments():
+    from medlab.distributed import placement
+
+    assert placement(1, 0, gpu_count=1) == ("nccl", "cuda:0")
+    assert placement(4, 3, gpu_count=3) == ("gloo", "cpu")
+    with pytest.raises(ValueError, match="local_rank"):
+        placement(2, 2, gpu_count=2)
+    with pytest.raises(ValueError, match="gpu_count"):
+        placement(1, 0, gpu_count=-1)
+    with pytest.raises(ValueError, match="LOCAL_RANK"):
+        ddp_train.placement_from_env({"LOCAL_RANK": "x"})
+
+
+@pytest.mark.parametrize("major, expected", [(7, torch.float16), (8, torch.bfloat16)])
+def test_amp_dtype_does_not_count_emulated_bfloat16(monkeypatch, major, expected):
+    """A T4 (compute capability 7.5) only emulates bfloat16: autocast must use float16 (with a
+    gradient scaler) there, bfloat16 on Ampere (8.0) and newer, and on the CPU."""
+    from types import SimpleNamespace
+
+    monkeypatch.setattr(torch.version, "hip", None)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 0)
+    monkeypatch.setattr(torch.cuda, "get_device_properties",
+                        lambda device: SimpleNamespace(major=major, minor=5))
+    monkeypatch.setattr(torch.cuda, "_check_bf16_tensor_supported", lambda device: True)
+    assert torch.cuda.is_bf16_supported()  # the default counts emulation: True even on a T4
+    assert ddp_train.amp_dtype("cuda") == expected
+    assert ddp_train.amp_dtype("cpu") == torch.bfloat16
+
+
+def test_device_choice_checks_the_request():
+    assert ddp_train._device("cpu").type == "cpu"
+    with pytest.raises(ValueError, match="device"):
+        ddp_train._device("tpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="no CUDA"):
+            ddp_train._device("cuda")
+
+
+def test_snapshot_resume_equals_an_uninterrupted_run(tmp_path, data):
+    """Stop after a snapshot, start again: the resumed run ends where one run would."""
+    whole = ddp_train.train(ddp_train.Config(steps=17, dtype="float64"), data=data)
+    snap = str(tmp_path / "snap.pt")
+    first = ddp_train.Config(steps=12, dtype="float64", snapshot=snap, snapshot_every=5)
+    ddp_train.train(first, data=data)  # last snapshot at step 10, two steps lost
+    assert torch.load(snap, weights_only=True)["step"] == 10
+    resumed = ddp_train.train(ddp_train.Config(steps=17, dtype="float64", snapshot=snap),
+                              data=data)
+    assert resumed["resumed_from"] == 10
+    assert _max_diff(whole["params"], resumed["params"]) == 0
+    assert torch.equal(whole["losses"], resumed["losses"])
+
+
+def test_torchrun_restarts_a_crashed_worker_and_resumes(tmp_path, data):
+    """torchrun --max-restarts=1: rank 1 dies at step 13; the restarted job resumes from the
+    snapshot of step 10 and ends with the parameters of an uninterrupted run."""
+    command = [sys.executable, "-m", "torch.distributed.run", "--nnodes=1",
+               "--nproc_per_node=2", "--max-restarts=1", "--rdzv-backend=c10d",
+               f"--rdzv-endpoint=127.0.0.1:{free_port()}", "-m", "medlab.ddp_train",
+               "--steps", "16", "--dtype", "float64", "--snapshot", str(tmp_path / "snap.pt"),
+               "--snapshot-every", "5", "--crash-at", "13"]
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    done = subprocess.run(command, capture_output=True, text=True, timeout=400, env=env)
+    assert done.returncode == 0, done.stdout + done.stderr[-6000:]
+    assert "resumed_from=10" in done.stdout
+    checksum = float(done.stdout.split("param_checksum=")[1].split()[0])
+    single = ddp_train.train(ddp_train.Config(steps=16, dtype="float64"), data=data)
+    assert abs(checksum - float(torch.cat([p.ravel() for p in single["params"]]).sum())) < 1e-8
