@@ -275,7 +275,11 @@ class TrainConfig:
 
 
 def dice_ce_loss(class_weights=None):
-    """MONAI's Dice + cross-entropy loss for logits (B,K,H,W) and labels (B,1,H,W)."""
+    """MONAI's Dice + cross-entropy loss for logits (B,K,H,W) and labels (B,1,H,W).
+
+    ``class_weights`` (one per class, background first) is MONAI's ``weight``: ``DiceCELoss``
+    applies it to *both* terms, the cross-entropy of each voxel and the Dice loss of each
+    class."""
     import torch
     from monai.losses import DiceCELoss
 
@@ -595,9 +599,12 @@ def apply_thresholds(image, mask, t1: float, t2: float):
 def hausdorff_per_class(pred, target, *, spacing=None, percentile=95,
                         num_classes: int = NUM_CLASSES):
     """Hausdorff distance of each foreground class between two label maps (2-D or 3-D),
-    in mm given ``spacing``: the ``percentile`` (95: HD95) of the boundary distances, both
-    ways, or with ``percentile=None`` their maximum (the classical Hausdorff distance, which
-    a single stray voxel sets). NaN where a class is absent from either map. Chapter 7."""
+    in mm given ``spacing``, as MONAI computes it: the distances from each boundary point of
+    the prediction to the nearest one of the truth, and the other way round, are taken
+    separately; the ``percentile`` (95: HD95) of each of the two sets, and the *larger* of the
+    two is returned (not the percentile of the pooled distances). With ``percentile=None``
+    it is the maximum (the classical Hausdorff distance, which a single stray voxel sets).
+    NaN where a class is absent from either map. Chapter 7."""
     import warnings
 
     import torch
@@ -623,9 +630,16 @@ def hausdorff_per_class(pred, target, *, spacing=None, percentile=95,
     return hd
 
 
-def subject_scores(pred, target, *, spacing=(2.0, 2.0, 2.0), tissues=TISSUES[1:]):
+def subject_scores(pred, target, *, spacing=(2.0, 2.0, 2.0), tissues=TISSUES[1:],
+                   allow_missing: bool = False):
     """Per tissue of one subject, in 3-D: Dice, HD95 and maximum Hausdorff distance (mm),
-    true and predicted volume (mL) and the volume error (%). A pandas DataFrame. Chapter 7."""
+    true and predicted volume (mL) and the volume error (%). A pandas DataFrame. Chapter 7.
+
+    A tissue absent from the truth or the prediction has no boundary distance (and, absent
+    from both, no Dice): its scores would be NaN, which a later mean skips without a word, so
+    that two methods could be averaged over different subjects. By default this raises a
+    ``ValueError`` naming the tissue; with ``allow_missing=True`` the NaN are returned and
+    the column ``missing`` marks those tissues, for the caller to handle explicitly."""
     import pandas as pd
 
     from medlab.metrics import dice_per_class
@@ -635,6 +649,12 @@ def subject_scores(pred, target, *, spacing=(2.0, 2.0, 2.0), tissues=TISSUES[1:]
         raise ValueError(f"subject_scores: expected two 3-D label maps of one shape, got "
                          f"{pred.shape} and {target.shape}")
     k = len(tissues) + 1
+    missing = np.array([not ((pred == c).any() and (target == c).any()) for c in range(1, k)])
+    if missing.any() and not allow_missing:
+        where = ", ".join(f"{t} ({'truth' if not (target == c).any() else 'prediction'})"
+                          for c, (t, m) in enumerate(zip(tissues, missing), start=1) if m)
+        raise ValueError(f"subject_scores: tissue missing from a map: {where}; its scores "
+                         f"would be NaN. Pass allow_missing=True to get them as NaN")
     ml = float(np.prod(spacing)) / 1000.0
     true_ml = np.array([(target == c).sum() for c in range(1, k)]) * ml
     pred_ml = np.array([(pred == c).sum() for c in range(1, k)]) * ml
@@ -645,4 +665,5 @@ def subject_scores(pred, target, *, spacing=(2.0, 2.0, 2.0), tissues=TISSUES[1:]
                                            num_classes=k),
         "volume true (mL)": true_ml, "volume (mL)": pred_ml,
         "volume error (%)": 100 * (pred_ml - true_ml) / np.maximum(true_ml, 1e-9),
+        "missing": missing,
     }, index=list(tissues))

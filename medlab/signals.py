@@ -1,7 +1,10 @@
 """Breathing and oxygen-saturation signals: simulation, validation, windows and features.
 
 Chapter 8 explains every function here. The breathing waveform comes from
-:func:`neurokit2.rsp_simulate`; we shape it into five patterns a clinician names (normal
+:func:`neurokit2.rsp_simulate` and stands for **airflow** (a nasal thermistor or pressure
+cannula), which stops in every apnoea; a respiratory belt measures effort, which continues in
+an obstructive apnoea, and the simulator has no effort channel, so it cannot tell obstructive
+from central apnoeas; we shape it into five patterns a clinician names (normal
 breathing, tachypnea, bradypnea, apnea episodes, Cheyne–Stokes-like periodic breathing) and
 pair it with a pulse-oximetry series (SpO₂) whose dips follow the missing ventilation after a
 circulation delay. Each simulated subject has its own baseline rate, depth, SpO₂, noise and
@@ -20,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 CLASSES = ("normal", "tachypnea", "bradypnea", "apnea", "cheyne-stokes")
-RSP_RATE = 25.0   # Hz, the breathing signal (as a respiratory belt or nasal flow sensor)
+RSP_RATE = 25.0   # Hz, the breathing signal: airflow (as a nasal thermistor or pressure cannula)
 SPO2_RATE = 1.0   # Hz, the pulse oximeter's reported value
 PHYSIOLOGICAL_BPM = (4.0, 70.0)  # breathing rates a sensor on a living person can show
 
@@ -388,7 +391,8 @@ def score_events(signal, spo2, fs: float, *, apnea_drop: float = 0.9,
     its baseline lasting at least ``min_duration_s`` (10 s); a **hypopnoea** is a drop of at
     least ``hypopnea_drop`` (30 %) for at least 10 s that is followed, within 40 s of its end
     (the circulation delay), by a fall of SpO₂ of at least ``desaturation`` (3) points below
-    its value just before the event (the AASM 2012 rule, Berry et al.). ``spo2`` is sampled at
+    its value just before the event (the AASM 2012 rule, Berry et al.). The rule's other
+    branch, a hypopnoea ended by an arousal, needs EEG and is not applied. ``spo2`` is sampled at
     1 Hz. Returns a pandas DataFrame with one row per event: ``start_s``, ``end_s``, ``kind``
     (``"apnea"`` or ``"hypopnea"``) and ``desaturation`` (points).
     """
@@ -444,16 +448,18 @@ def desaturations(spo2, *, drop: float = 3.0, baseline_s: float = 120.0,
 
 
 def sleep_indices(rec: Recording, events=None) -> dict:
-    """AHI, ODI3 and T90 of one recording, as a sleep report gives them (chapter 8).
+    """REI, ODI3 and T90 of one recording, as a home sleep test reports them (chapter 8).
 
-    AHI: scored apnoeas + hypopnoeas per hour (``events``, from :func:`score_events` when not
-    given); ODI3: 3-point desaturations per hour (:func:`desaturations`); T90: percentage of
-    the time with SpO₂ below 90 %.
+    REI (respiratory event index): scored apnoeas + hypopnoeas per hour of *recording* time
+    (``events``, from :func:`score_events` when not given). It is not the AHI of a sleep
+    laboratory, which divides by the hours of *sleep* (known only from EEG sleep staging) and
+    also counts hypopnoeas ended by an arousal. ODI3: 3-point desaturations per hour
+    (:func:`desaturations`); T90: percentage of the time with SpO₂ below 90 %.
     """
     if events is None:
         events = score_events(rec.rsp, rec.spo2, rec.fs)
     hours = len(rec.spo2) / SPO2_RATE / 3600
-    return {"AHI": len(events) / hours,
+    return {"REI": len(events) / hours,
             "apneas": int((events["kind"] == "apnea").sum()),
             "hypopneas": int((events["kind"] == "hypopnea").sum()),
             "ODI3": len(desaturations(rec.spo2)) / hours,
@@ -471,3 +477,15 @@ def events_found(true_events, scored_events) -> np.ndarray:
                              f"got {a.shape}")
     t, d = t.reshape(-1, 2), d.reshape(-1, 2)
     return np.array([bool(((d[:, 0] < b) & (d[:, 1] > a)).any()) for a, b in t], dtype=bool)
+
+
+def event_agreement(true_events, scored_events) -> dict:
+    """How a detector's events agree with the true ones (chapter 8), as counts that add up
+    over recordings: ``true`` events, ``found`` (true events that a scored event overlaps: the
+    numerator of the recall), ``scored`` events and ``correct`` (scored events that overlap a
+    true event: the numerator of the precision, PPV). ``scored - correct`` are false events.
+    """
+    return {"true": int(len(np.asarray(true_events, dtype=float).reshape(-1, 2))),
+            "found": int(events_found(true_events, scored_events).sum()),
+            "scored": int(len(np.asarray(scored_events, dtype=float).reshape(-1, 2))),
+            "correct": int(events_found(scored_events, true_events).sum())}

@@ -71,6 +71,24 @@ def test_fit_temperature_recovers_the_temperature_that_generated_labels():
     assert explain.fit_temperature(z, y) == pytest.approx(2.5, rel=0.05)
 
 
+def test_fit_temperature_is_above_one_exactly_when_the_nll_slope_at_one_is_negative():
+    # chapter 11's argument: the NLL is convex in 1/T, so the sign of d NLL / dT at T = 1
+    # decides the side; for two classes that slope is mean((1 - p_true) * margin)
+    rng = np.random.default_rng(3)
+    for trial in range(40):
+        z = rng.normal(0, rng.uniform(0.5, 8), size=(60, 2))
+        y = (rng.random(60) < explain.softmax(z, rng.uniform(0.3, 3))[:, 1]).astype(int)
+        rows = np.arange(60)
+        margin = z[rows, y] - z[rows, 1 - y]
+        slope = np.mean((1 - explain.softmax(z)[rows, y]) * margin)
+        if abs(slope) > 1e-3:
+            assert (explain.fit_temperature(z, y) > 1) == (slope < 0), (trial, slope)
+    # a confident model with a few confident errors: T > 1, however many cases it gets right
+    z = np.column_stack([np.zeros(80), np.r_[np.full(75, 8.0), np.full(5, -8.0)]])
+    y = np.ones(80, dtype=int)
+    assert explain.fit_temperature(z, y) > 1.5
+
+
 def test_fit_temperature_errors():
     with pytest.raises(ValueError, match="logits"):
         explain.fit_temperature(np.zeros(4), np.zeros(4, int))

@@ -279,6 +279,23 @@ def test_hausdorff_max_sees_a_stray_voxel_that_hd95_ignores():
     hd_max = seg.hausdorff_per_class(c, a, percentile=None)[1]
     assert hd95 < 1 and hd_max > 15
     assert np.isnan(seg.hausdorff_per_class(a, a)[0])  # no CSF anywhere
+    # HD95 is the larger of the two directed 95th percentiles, not that of the pooled distances
+    d = np.zeros((40, 40, 40), int)
+    d[5:25, 5:25, 5:25] = 2
+    e = d.copy()
+    e[31:37, 31:37, 31:37] = 2  # a far blob: > 5 % of the prediction's boundary, < 5 % of both
+    from scipy import ndimage
+
+    def edge(m):
+        return m & ~ndimage.binary_erosion(m)
+
+    ed, ee = edge(d == 2), edge(e == 2)
+    one_way = ndimage.distance_transform_edt(~ed)[ee]  # prediction's boundary to the truth's
+    other_way = ndimage.distance_transform_edt(~ee)[ed]
+    directed = max(np.percentile(one_way, 95), np.percentile(other_way, 95))
+    pooled = np.percentile(np.concatenate([one_way, other_way]), 95)
+    hd95 = seg.hausdorff_per_class(e, d, percentile=95, num_classes=3)[1]
+    assert np.isclose(hd95, directed) and not np.isclose(hd95, pooled), (hd95, directed, pooled)
     with pytest.raises(ValueError, match="percentile"):
         seg.hausdorff_per_class(a, a, percentile=0)
     with pytest.raises(ValueError, match="shape"):
@@ -291,9 +308,14 @@ def test_subject_scores(subjects):
     assert np.allclose(perfect["Dice"], 1) and np.allclose(perfect["volume error (%)"], 0)
     assert np.allclose(perfect["volume true (mL)"], [(s["labels"] == k).sum() * 8e-3
                                                       for k in (1, 2, 3)])
+    assert not perfect["missing"].any()
     wrong = np.where(s["labels"] == 1, 2, s["labels"])  # all CSF called GM
-    scores = seg.subject_scores(wrong, s["labels"])
+    with pytest.raises(ValueError, match="CSF \\(prediction\\)"):  # NaN scores are not silent
+        seg.subject_scores(wrong, s["labels"])
+    scores = seg.subject_scores(wrong, s["labels"], allow_missing=True)
     assert scores.loc["CSF", "volume error (%)"] == -100 and scores.loc["GM", "Dice"] < 1
+    assert scores["missing"].tolist() == [True, False, False]
+    assert np.isnan(scores.loc["CSF", "HD95 (mm)"]) and np.isfinite(scores.loc["GM", "HD95 (mm)"])
     with pytest.raises(ValueError, match="subject_scores"):
         seg.subject_scores(s["labels"][0], s["labels"][0])
 

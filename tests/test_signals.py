@@ -144,7 +144,7 @@ def test_score_events_finds_the_simulated_pauses_and_nothing_in_normal_breathing
         assert (events["end_s"] - events["start_s"] >= 10).all()
     normal = signals.simulate_subject("normal", 6, duration=300, seed=2)
     assert len(signals.score_events(normal.rsp, normal.spo2, normal.fs)) <= 1
-    assert signals.sleep_indices(normal)["AHI"] < 15
+    assert signals.sleep_indices(normal)["REI"] < 15
 
 
 def test_score_events_hypopnea_needs_a_desaturation():
@@ -186,8 +186,8 @@ def test_desaturations_and_indices():
         signals.desaturations(s, drop=0)
     rec = signals.simulate_subject("apnea", 2, duration=600, seed=1)
     ind = signals.sleep_indices(rec)
-    assert set(ind) == {"AHI", "apneas", "hypopneas", "ODI3", "T90"}
-    assert ind["AHI"] >= 15 and 0 <= ind["T90"] <= 100
+    assert set(ind) == {"REI", "apneas", "hypopneas", "ODI3", "T90"}
+    assert ind["REI"] >= 15 and 0 <= ind["T90"] <= 100
 
 
 def test_events_found():
@@ -197,3 +197,13 @@ def test_events_found():
     assert signals.events_found(np.zeros((0, 2)), [[1, 2]]).shape == (0,)
     with pytest.raises(ValueError, match="shape"):
         signals.events_found(true, [1, 2, 3])
+
+
+def test_event_agreement_counts_recall_and_precision_numerators():
+    true = np.array([[10, 20], [50, 65], [100, 112]])
+    scored = np.array([[15, 30], [52, 54], [58, 70], [200, 215]])   # two hit one true event
+    got = signals.event_agreement(true, scored)
+    assert got == {"true": 3, "found": 2, "scored": 4, "correct": 3}
+    assert signals.event_agreement(true, np.zeros((0, 2))) == {"true": 3, "found": 0,
+                                                               "scored": 0, "correct": 0}
+    assert signals.event_agreement([], scored)["correct"] == 0
