@@ -373,7 +373,7 @@ def robustness_table(results: dict) -> str:
     by_role = {role: [setting_label(x) for x in settings if x.get("role", "design") == role]
                for role in ("design", "confirm")}
     described = "; ".join(
-        f"{len(labels)} {name} settings ({', '.join(labels)})"
+        f"{len(labels)} {name} settings ({'; '.join(labels)})"
         for name, labels in (("design", by_role["design"]),
                              ("confirmation", by_role["confirm"])) if labels)
     lines = [f"Robustness run of {meta['date']} on {meta['machine']}"
