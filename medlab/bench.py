@@ -200,10 +200,14 @@ def error_summary(errors: list[dict]) -> str | None:
     """One line for a table: the first failing cell, its error and message, and how many more."""
     if not errors:
         return None
-    first = errors[0]
     more = f" (+{len(errors) - 1} more cells)" if len(errors) > 1 else ""
-    kind = "assert cell" if first.get("assert") else "cell"
-    return f"{kind} {first['cell']}: {first['ename']}: {first['message']}{more}"
+    return describe_error(errors[0]) + more
+
+
+def describe_error(err: dict) -> str:
+    """One failing cell of :func:`cell_errors` as ``assert cell 12: AssertionError: T = 1.1``."""
+    kind = "assert cell" if err.get("assert") else "cell"
+    return f"{kind} {err['cell']}: {err['ename']}: {err['message']}"
 
 
 def run_notebook(path: Path, results_dir: Path, timeout: int = 1200,
@@ -500,9 +504,7 @@ def smoke(notebooks: list[Path]) -> int:
         if row["errors"]:
             failed += 1
             for e in row["errors"]:
-                kind = "assert cell" if e.get("assert") else "cell"
-                print(f"  FAILED {path.name} {kind} {e['cell']}: {e['ename']}: {e['message']}",
-                      flush=True)
+                print(f"  FAILED {path.name} {describe_error(e)}", flush=True)
         else:
             print(f"  {row['wall_s']} s wall, every cell passed", flush=True)
     print(f"smoke run: {len(notebooks) - failed} of {len(notebooks)} chapters ran at GPU "

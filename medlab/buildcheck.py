@@ -15,7 +15,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from medlab.bench import ROOT, cell_errors, toc_files
+from medlab.bench import ROOT, cell_errors, describe_error, toc_files
 
 
 def failures(build_dir: Path, root: Path = ROOT) -> list[str]:
@@ -36,10 +36,7 @@ def failures(build_dir: Path, root: Path = ROOT) -> list[str]:
                             f"(the chapter did not execute)")
             continue
         nb = nbformat.read(path, as_version=4)
-        for err in cell_errors(nb):
-            kind = "assert cell" if err.get("assert") else "cell"
-            problems.append(f"{name}.ipynb, {kind} {err['cell']}: {err['ename']}: "
-                            f"{err['message']}")
+        problems += [f"{name}.ipynb, {describe_error(err)}" for err in cell_errors(nb)]
     return problems
 
 
