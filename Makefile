@@ -1,5 +1,6 @@
 # medlab: the two commands of the README, and their parts.
-#   make book   set up .venv, execute every chapter, write book/_build/html
+#   make book   set up .venv, execute every chapter, write book/_build/html (English) and
+#               book/_build/html/zh_CN (the Chinese edition, from the same execution)
 #   make test   set up .venv, then ruff, unit tests, every notebook through nbval, strict build,
 #               and the rendered book in headless Chromium (when Chromium is installed)
 SHELL := /bin/bash
@@ -19,14 +20,36 @@ export MEDLAB_STATIC_WIDGETS := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 export OMP_NUM_THREADS ?= 2
 
-.PHONY: book test test-py312 setup upgrade lint unit notebooks build-strict browser bench robust smoke student assign clean
+.PHONY: book test test-py312 setup upgrade lint unit notebooks build-strict browser bench robust smoke student assign clean locale zh-notebooks
 
 # A chapter that fails to execute fails `make book` (medlab.buildcheck names the chapter and the
 # cell), so the publishing workflow never deploys a book with a traceback on a page.
+# The Chinese edition (issue 30) comes second: the same sources with language = zh_CN and the
+# catalogues of locale/zh_CN, into book/_build/html/zh_CN/ (same page paths). It executes
+# nothing: it renders the English build's execution cache (book/_build/.jupyter_cache), and
+# stops, naming them, if a chapter is not in it (python -m medlab.i18n; ~1 min).
 book: setup
 	$(JB_BUILD)
 	$(BIN)/python -m medlab.buildcheck book/_build
-	@echo "The book is in book/_build/html/index.html"
+	$(BIN)/python -m medlab.i18n build
+	@$(MAKE) --no-print-directory zh-notebooks
+	@echo "The book is in book/_build/html/index.html (Chinese: book/_build/html/zh_CN/index.html)"
+
+# Colab from a Chinese page: the chapter notebooks with their markdown translated from the
+# catalogues (code cells byte-identical; python -m medlab.i18n_notebooks). Written beside the
+# Chinese pages, so that their download button gives the Chinese notebook; the publishing
+# workflow pushes the same copies to branch colab-zh_CN, which the Chinese Colab buttons open.
+zh-notebooks: setup
+	$(BIN)/python -m medlab.i18n_notebooks --locale locale --lang zh_CN \
+		--out book/_build/html/zh_CN/_sources $(wildcard book/[0-9]*.ipynb)
+
+# Refresh the catalogues after the English prose changed: extract the messages (a gettext build
+# with execution off, into book/_build/gettext), merge them into locale/zh_CN with sphinx-intl
+# (changed messages become fuzzy, new ones untranslated), then list the fuzzy and untranslated
+# messages of each page with counts. Translate those, and `make test` checks the share.
+locale: setup
+	$(BIN)/python -m medlab.i18n update
+	$(BIN)/python -m medlab.i18n status
 
 test: setup lint unit notebooks build-strict browser
 	@echo "All tests passed."
@@ -91,8 +114,10 @@ notebooks: setup
 	$(BIN)/python -m pytest -q --nbval-lax --nbval-current-env --nbval-cell-timeout=900 \
 		-p no:cacheprovider book
 
+# both editions with -W -n --keep-going: a warning in either fails the build
 build-strict: setup
 	$(JB_BUILD) -W -n --keep-going
+	$(BIN)/python -m medlab.i18n build --strict
 
 # Headless Chromium on every page of book/_build/html (skipped, saying why, without Chromium);
 # screenshots of the introduction and a chapter land in book/_build/screenshots.

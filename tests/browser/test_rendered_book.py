@@ -18,6 +18,21 @@ sees them. Each page is loaded once; the tests below check what was seen:
   download-notebook link; the search page finds a word.
 Screenshots of the introduction and of the first chapter go to ``<html>/../screenshots``.
 
+When the Chinese edition is built (``<html>/zh_CN``), its pages are opened too (every check
+above covers them) and, against the catalogues (``locale/`` or ``MEDLAB_LOCALE_DIR``):
+
+- every page of _toc.yml is there, in ``lang="zh-CN"``, with its math and the English page's
+  figures; its links stay in the Chinese edition except the language switch;
+- the language switch: each page links to the same page of the other edition, both ways;
+- CJK text is rendered with a CJK font: no glyph is drawn as the missing-glyph box (tofu) or
+  as nothing, distinct characters are drawn distinctly, and Chromium names the CJK font;
+- no raw MyST markup (``**``, ``{role}`...```, ``$...$``, ``:::``) in the prose, and no English
+  paragraph where the catalogue has a translation (footnotes and references excepted);
+- the Colab button opens the translated notebook (branch ``colab-zh_CN``, written by
+  ``python -m medlab.i18n_notebooks``), and the download button gives it;
+- the Chinese search finds a Chinese word. Screenshots of a Chinese chapter and of the Chinese
+  glossary join the others.
+
 Without a built book, or without Chromium or Playwright, the tests are skipped and say why.
 """
 
@@ -46,6 +61,9 @@ SHOTS = HTML.parent / "screenshots"
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update", "--no-first-run", "--disable-dev-shm-usage"]
 SKIP_DIRS = {"_static", "_sources", "_images", "_sphinx_design_static", "_panels_static"}
+ZH_LANG = "zh_CN"  # the Chinese edition: <html>/zh_CN, catalogues in locale/zh_CN/LC_MESSAGES
+ZH = HTML / ZH_LANG
+LOCALE = Path(os.environ.get("MEDLAB_LOCALE_DIR", ROOT / "locale")).resolve()
 TIMEOUT_MS = 60_000
 
 
@@ -182,11 +200,74 @@ INSPECT = """async () => {
 }"""
 
 
+# The prose of the page (paragraphs, list items, titles, table cells, terms, captions) without
+# code and math, and the page's language and CJK character counts.
+PROSE = """() => {
+  const article = document.querySelector('article.bd-article') || document.querySelector('main')
+    || document.body;
+  const blocks = [...article.querySelectorAll(
+      'p, li, h1, h2, h3, h4, h5, h6, dt, dd, td, th, figcaption, caption')]
+    .filter(el => !el.closest('pre, .cell_input, .cell_output, .highlight, aside.footnote, '
+                              + '.citation, [role="doc-bibliography"]'));
+  const prose = blocks.map(el => {
+    const copy = el.cloneNode(true);
+    copy.querySelectorAll('code, pre, .math, mjx-container, .MathJax, script, style, .headerlink')
+      .forEach(x => x.remove());
+    return copy.textContent.replace(/\\s+/g, ' ').trim();
+  }).filter(Boolean);
+  const cjk = /[\\u3400-\\u4dbf\\u4e00-\\u9fff]/g;
+  return {
+    lang: document.documentElement.lang || '',
+    prose: prose,
+    cjkArticle: (article.innerText.match(cjk) || []).length,
+    cjkPage: (document.body.innerText.match(cjk) || []).length,
+  };
+}"""
+
+# Each distinct CJK character of the page drawn on a canvas in the font of the prose (and of
+# the titles, if theirs differs), compared with a code point no font has (drawn as the
+# missing-glyph box, "tofu"): a character drawn like that, or drawn as nothing, has no font.
+GLYPHS = """() => {
+  const article = document.querySelector('article.bd-article') || document.body;
+  const chars = [...new Set((article.innerText.match(
+      /[\\u3400-\\u4dbf\\u4e00-\\u9fff\\u3000-\\u303f\\uff01-\\uff5e]/g) || []))];
+  const families = [...new Set([...article.querySelectorAll('p, h1, h2, li')]
+      .map(el => getComputedStyle(el).fontFamily))];
+  const canvas = document.createElement('canvas');
+  canvas.width = 48; canvas.height = 48;
+  const g = canvas.getContext('2d', {willReadFrequently: true});
+  const signature = ch => {
+    g.clearRect(0, 0, 48, 48);
+    g.fillText(ch, 4, 36);
+    const d = g.getImageData(0, 0, 48, 48).data;
+    let h = 0, n = 0;
+    for (let i = 3; i < d.length; i += 4) {
+      if (d[i]) { h = (h * 31 + i * d[i]) % 1000000007; n++; }
+    }
+    return n ? h + ':' + n : 'blank';
+  };
+  const result = {chars: chars.length, families: families, tofu: [], blank: [], distinct: 0};
+  for (const family of families) {
+    g.font = '32px ' + family;
+    const missing = signature('\\u0378');  // an unassigned code point: the missing-glyph box
+    const seen = new Set();
+    for (const ch of chars) {
+      const sig = signature(ch);
+      if (sig === 'blank') result.blank.push(ch);
+      else if (sig === missing) result.tofu.push(ch);
+      seen.add(sig);
+    }
+    result.distinct = Math.max(result.distinct, seen.size);
+  }
+  return result;
+}"""
+
+
 REFRESH = re.compile(r'<meta[^>]+http-equiv="refresh"[^>]+url=([^"]+)"', re.IGNORECASE)
 EMPTY = {"title": "", "errors": [], "sphinxErrors": [], "tracebackText": [], "intended": 0,
          "brokenImages": [], "nImages": 0, "nOutputFigures": 0, "nMath": 0, "untypeset": [], "mathErrors": 0,
          "mathjaxScripts": [], "widgetViews": 0, "links": [], "ids": [], "js_errors": [],
-         "blocked": []}
+         "blocked": [], "lang": "", "prose": [], "cjkArticle": 0, "cjkPage": 0, "glyphs": None}
 
 
 @pytest.fixture(scope="module")
@@ -211,6 +292,8 @@ def report(browser, site):
         before = len(blocked)
         response = page.goto(site + rel, wait_until="load")
         info = page.evaluate(INSPECT)
+        info.update(page.evaluate(PROSE))
+        info["glyphs"] = page.evaluate(GLYPHS) if rel.startswith(f"{ZH_LANG}/") else None
         info["status"] = response.status if response else None
         info["js_errors"] = js_errors
         info["blocked"] = blocked[before:]
@@ -374,5 +457,248 @@ def test_screenshots_of_intro_and_a_chapter(browser, site):
                               " if (m) m.scrollIntoView({block: 'center'}); }")
             page.screenshot(path=str(SHOTS / name))
             assert (SHOTS / name).stat().st_size > 10_000, f"{name}: screenshot looks empty"
+    finally:
+        context.close()
+
+
+# ----------------------------------------------------------------------------- the Chinese edition
+CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
+# MyST markup a translation broke, so that it reached the reader as text
+RAW_MARKUP = {
+    "bold": re.compile(r"\*\*\S|\S\*\*"),
+    "role": re.compile(r"\{[a-z][\w:-]*\}`"),
+    "directive fence": re.compile(r"^(:::|```)|\{(exercise|solution|figure|note|warning)\}"),
+    "math": re.compile(r"\$[^$\s][^$]*\$"),
+    "link": re.compile(r"\]\([^)\s]+\)"),
+}
+QUOTES = str.maketrans("", "", "'\"‘’“”")
+
+
+def zh_rel(docname: str) -> str:
+    return f"{ZH_LANG}/{docname}.html"
+
+
+@pytest.fixture(scope="module")
+def zh(report):
+    """The Chinese pages of the report (skipped, saying why, when there is no Chinese build)."""
+    if not ZH.is_dir():
+        pytest.skip(f"no Chinese edition at {ZH}: build it (make book) to check it")
+    return {rel: info for rel, info in report.items() if rel.startswith(f"{ZH_LANG}/")}
+
+
+def catalogue(docname: str):
+    """The page's zh_CN catalogue (polib), or None when the page has none."""
+    import polib
+
+    path = LOCALE / ZH_LANG / "LC_MESSAGES" / f"{docname}.po"
+    return polib.pofile(str(path)) if path.exists() else None
+
+
+def _normal(text: str) -> str:
+    return " ".join(text.translate(QUOTES).split())
+
+
+def english_probe(msgid: str) -> str | None:
+    """The longest stretch of plain English words in a message (no markup, at least 4 words):
+    it reads the same on the rendered page as in the source, so finding it in a Chinese page
+    means the paragraph was left in English."""
+    pieces = re.split(r"[`*$_{}\[\]<>|\\]|\([^)\s]*\)|https?://\S+|--|\.\.\.|\s[-–—]\s", msgid)
+    pieces = [_normal(p) for p in pieces]
+    pieces = [p for p in pieces if len(re.findall(r"[A-Za-z]{2,}", p)) >= 4 and len(p) >= 25]
+    return max(pieces, key=len) if pieces else None
+
+
+def test_chinese_pages_are_built_in_chinese(zh):
+    missing = [n for n in toc_docnames() if zh_rel(n) not in zh]
+    assert not missing, f"pages of _toc.yml missing from the Chinese build: {missing}"
+    _fail_if({rel: info["lang"] for rel, info in zh.items()
+              if info["title"] and not info["lang"].startswith("zh")},
+             "Chinese pages not marked lang=zh-CN")
+    _fail_if({rel: "no Chinese character on the page (theme words, navigation, text)"
+              for rel, info in zh.items() if info["title"] and not info["cjkPage"]},
+             "Chinese pages without Chinese")
+
+
+def test_translated_pages_show_chinese_text(zh):
+    """A page whose catalogue has translations shows Chinese in its article."""
+    bare = {}
+    for docname in toc_docnames():
+        po = catalogue(docname)
+        done = [e for e in po.translated_entries() if CJK.search(e.msgstr)] if po else []
+        if done and not zh.get(zh_rel(docname), {}).get("cjkArticle"):
+            bare[zh_rel(docname)] = f"{len(done)} messages translated, no Chinese in the article"
+    _fail_if(bare, "translated pages that show no Chinese")
+
+
+def test_no_english_paragraph_where_a_translation_exists(zh):
+    left = {}
+    for docname in toc_docnames():
+        po, info = catalogue(docname), zh.get(zh_rel(docname))
+        if po is None or info is None:
+            continue
+        page = _normal("\n".join(info["prose"]))
+        blocks = {_normal(text) for text in info["prose"]}
+        others = _normal(" ".join([e.msgid for e in po if not e.translated() or e.fuzzy]
+                                  + [e.msgstr for e in po if e.msgstr]))
+        for entry in po.translated_entries():
+            probe = english_probe(entry.msgid)
+            whole = _normal(entry.msgid)  # a short message, a title: the whole block in English
+            if not CJK.search(entry.msgstr) or (probe or whole) in others:
+                continue
+            if (probe and probe in page) or (re.search(r"[A-Za-z]{3}", whole) and whole in blocks):
+                left.setdefault(zh_rel(docname), []).append((probe or whole)[:80])
+    _fail_if(left, "English left where the catalogue has a translation. A stale .mo (Sphinx "
+                   "compiles a .po only when it is newer than its .mo)? A title whose msgstr "
+                   "starts like a list ('1. ...': write '1\\\\. ...', Sphinx parses the msgstr "
+                   "as markdown and drops what is not a title)? Or a msgid that no longer "
+                   "matches the source (refresh the catalogues)?")
+
+
+def test_no_raw_markup_in_the_chinese_prose(zh):
+    found = {}
+    for rel, info in zh.items():
+        for text in info["prose"]:
+            hits = [name for name, pattern in RAW_MARKUP.items() if pattern.search(text)]
+            if hits:
+                found.setdefault(rel, []).append(f"{hits}: {text[:100]}")
+    _fail_if(found, "MyST markup shown as text (a translation broke it)")
+
+
+def test_cjk_characters_render_with_a_font(zh):
+    checked = {rel: info["glyphs"] for rel, info in zh.items() if info["glyphs"]}
+    with_cjk = {rel: g for rel, g in checked.items() if g["chars"]}
+    assert with_cjk, "no Chinese page shows a CJK character: the font check would prove nothing"
+    _fail_if({rel: "".join(g["tofu"][:40]) for rel, g in with_cjk.items()},
+             "CJK characters drawn as the missing-glyph box (install fonts-noto-cjk)")
+    _fail_if({rel: "".join(g["blank"][:40]) for rel, g in with_cjk.items()},
+             "CJK characters drawn as nothing")
+    _fail_if({rel: f"{g['distinct']} shapes for {g['chars']} characters"
+              for rel, g in with_cjk.items() if g["distinct"] < 0.9 * g["chars"]},
+             "distinct CJK characters drawn alike (boxes?)")
+
+
+def test_chinese_pages_have_the_math_and_figures_of_the_english_ones(zh, report):
+    problems = {}
+    for docname in toc_docnames():
+        en, cn = report.get(f"{docname}.html"), zh.get(zh_rel(docname))
+        if not en or not cn:
+            continue
+        if en["nMath"] and not cn["nMath"]:
+            problems[zh_rel(docname)] = f"no math (the English page has {en['nMath']})"
+        if cn["nOutputFigures"] != en["nOutputFigures"]:
+            problems[zh_rel(docname)] = (f"{cn['nOutputFigures']} output figures, the English "
+                                         f"page {en['nOutputFigures']}: not the same execution?")
+    _fail_if(problems, "Chinese pages that differ from the English ones")
+
+
+def test_language_switch_leads_to_the_same_page(zh, report, site):
+    missing = {}
+    for docname in toc_docnames():
+        pairs = ((f"{docname}.html", zh_rel(docname)), (zh_rel(docname), f"{docname}.html"))
+        for here, there in pairs:
+            links = {urldefrag(h)[0].split("?")[0] for h in report.get(here, {}).get("links", [])}
+            if here in report and site + there not in links:
+                missing[here] = f"no link to {there}"
+    _fail_if(missing, "pages without a language switch to the same page in the other language")
+
+
+def test_chinese_links_stay_in_the_chinese_edition(zh, site):
+    """Links of a Chinese page lead to Chinese pages, except its language switch."""
+    strays = {}
+    for rel, info in zh.items():
+        english = site + rel.removeprefix(f"{ZH_LANG}/")
+        for href in info["links"]:
+            page = urldefrag(href)[0].split("?")[0]
+            if (page.startswith(site) and not page.startswith(f"{site}{ZH_LANG}/")
+                    and page not in (english, site, site + "index.html")):
+                strays.setdefault(rel, set()).add(page.removeprefix(site))
+    _fail_if({rel: sorted(p)[:5] for rel, p in strays.items()}, "Chinese pages linking into "
+             "the English edition (other than the language switch)")
+
+
+@pytest.mark.parametrize("docname", notebook_docnames())
+def test_chinese_colab_and_download_give_the_translated_notebook(zh, site, docname):
+    import json
+
+    from medlab.i18n_notebooks import colab_branch
+
+    rel = zh_rel(docname)
+    assert rel in zh, f"{rel} was not built"
+    links = zh[rel]["links"]
+    expected = colab_url(docname).replace(
+        "/blob/" + yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]
+        .get("branch", "main") + "/", f"/blob/{colab_branch(ZH_LANG)}/")
+    colab = [h for h in links if "colab.research.google.com" in h]
+    assert colab and set(colab) == {expected}, f"{rel}: Colab button {colab} != {expected}"
+    downloads = [h for h in links if h.endswith(f"{ZH_LANG}/_sources/{docname}.ipynb")]
+    assert downloads, f"{rel}: no download-notebook button"
+    with urllib.request.urlopen(downloads[0], timeout=30) as response:
+        nb = json.loads(response.read())
+    source = json.loads((ROOT / f"{docname}.ipynb").read_text())
+    assert [c["source"] for c in nb["cells"] if c["cell_type"] == "code"] == \
+        [c["source"] for c in source["cells"] if c["cell_type"] == "code"], \
+        f"{rel}: the downloaded notebook's code differs from {docname}.ipynb"
+    po = catalogue(docname)
+    if po is not None and any(CJK.search(e.msgstr) for e in po.translated_entries()):
+        text = "".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
+        assert CJK.search(text), (
+            f"{rel}: the downloaded notebook has no Chinese text although its catalogue has "
+            "translations (write it with python -m medlab.i18n_notebooks)")
+
+
+def test_chinese_search_finds_a_chinese_word(zh, browser, site):
+    glossary = next((n for n in toc_docnames() if n.endswith("glossary")), None)
+    if glossary is None:
+        pytest.skip("no glossary page")
+    context = offline_context(browser, site, [])
+    try:
+        page = context.new_page()
+        page.goto(f"{site}{ZH_LANG}/search.html?q={urllib.parse.quote('数据集')}",
+                  wait_until="load")
+        page.wait_for_function(
+            "() => document.querySelectorAll('#search-results li, ul.search li').length > 0",
+            timeout=TIMEOUT_MS)
+        hits = page.eval_on_selector_all("#search-results li a, ul.search li a",
+                                         "els => els.map(a => a.href)")
+        assert any(zh_rel(glossary) in h for h in hits), f"search for 数据集: {hits[:5]}"
+    finally:
+        context.close()
+
+
+def test_screenshots_of_a_chinese_chapter_and_the_glossary(zh, browser, site):
+    """Screenshots to look at, and the fonts Chromium reports for a Chinese paragraph."""
+    chapters = notebook_docnames()
+    glossary = next((n for n in toc_docnames() if n.endswith("glossary")), None)
+    targets = {name: zh_rel(doc) for name, doc in
+               (("chapter_zh_CN.png", chapters[0] if chapters else None),
+                ("glossary_zh_CN.png", glossary)) if doc}
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    context = offline_context(browser, site, [])
+    try:
+        for name, rel in targets.items():
+            page = context.new_page()
+            page.goto(site + rel, wait_until="load")
+            page.evaluate(INSPECT)
+            found = page.evaluate(
+                "() => { const el = [...document.querySelectorAll('article p, article dd')]"
+                ".find(p => /[\\u4e00-\\u9fff]{4}/.test(p.innerText));"
+                " if (!el) return false; el.id = el.id || 'medlab-cjk-probe';"
+                " el.scrollIntoView({block: 'start'}); window.scrollBy(0, -120); return el.id; }")
+            page.screenshot(path=str(SHOTS / name))
+            assert (SHOTS / name).stat().st_size > 10_000, f"{name}: screenshot looks empty"
+            if not found:
+                continue  # not translated yet: the glyph check above still covers its chrome
+            cdp = context.new_cdp_session(page)
+            cdp.send("DOM.enable")
+            cdp.send("CSS.enable")
+            root = cdp.send("DOM.getDocument")["root"]["nodeId"]
+            node = cdp.send("DOM.querySelector", {"nodeId": root, "selector": f"#{found}"})
+            fonts = cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node["nodeId"]})["fonts"]
+            names = [f"{f['familyName']} ({f['glyphCount']})" for f in fonts]
+            print(f"\n{rel}: a Chinese paragraph is drawn with {names}")
+            assert any(re.search(r"CJK|Han|Hei|Song|Kai|Ming|WenQuanYi|Droid Sans Fallback|"
+                                 r"Noto Sans SC|Noto Serif SC", f["familyName"], re.I)
+                       for f in fonts), f"{rel}: no CJK font draws the Chinese text: {names}"
+            page.close()
     finally:
         context.close()
