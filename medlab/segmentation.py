@@ -630,10 +630,59 @@ def hausdorff_per_class(pred, target, *, spacing=None, percentile=95,
     return hd
 
 
+def boundary_scores(pred, target, *, spacing=(2.0, 2.0, 2.0), tolerance: float | None = None,
+                    num_classes: int = NUM_CLASSES) -> dict:
+    """The boundary scores of each foreground class, from one computation of the distances
+    between the two boundaries (MONAI's ``get_edge_surface_distance``, both directions), as
+    MONAI's metric functions define them:
+
+    - ``"HD95 (mm)"``: the larger of the two directed 95th percentiles (as
+      :func:`hausdorff_per_class`), ``"HD max (mm)"``: the largest distance;
+    - ``"ASD (mm)"``: the average symmetric surface distance, the mean of both directions'
+      distances pooled (``compute_average_surface_distance(symmetric=True)``);
+    - ``"surface Dice"``: the share of both boundaries within ``tolerance`` mm (default: the
+      largest voxel side) of the other (``compute_surface_dice``, Nikolov et al.).
+
+    Arrays of one value per foreground class, NaN where a class is absent from either map.
+    Computing the distances once makes the four scores of a 3-D subject about four times
+    quicker than four calls of MONAI's functions. Chapter 7."""
+    import warnings
+
+    import torch
+    from monai.metrics.utils import get_edge_surface_distance
+
+    pred, target = np.asarray(pred), np.asarray(target)
+    if pred.shape != target.shape:
+        raise ValueError(f"boundary_scores: pred shape {pred.shape} != target shape "
+                         f"{target.shape}")
+    tolerance = float(max(spacing)) if tolerance is None else float(tolerance)
+    if tolerance <= 0:
+        raise ValueError(f"boundary_scores: tolerance must be positive (mm), got {tolerance}")
+    names = ("HD95 (mm)", "HD max (mm)", "ASD (mm)", "surface Dice")
+    out = {name: np.full(num_classes - 1, np.nan) for name in names}
+    for c in range(1, num_classes):
+        p, t = pred == c, target == c
+        if not (p.any() and t.any()):
+            continue
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*(all 0|empty).*")
+            _, (d_pred, d_true), _ = get_edge_surface_distance(
+                torch.as_tensor(p), torch.as_tensor(t), spacing=spacing, symmetric=True)
+        d_pred, d_true = d_pred.double(), d_true.double()
+        both = torch.cat([d_pred, d_true])
+        out["HD95 (mm)"][c - 1] = max(float(torch.quantile(d, 0.95)) for d in (d_pred, d_true))
+        out["HD max (mm)"][c - 1] = float(both.max())
+        out["ASD (mm)"][c - 1] = float(both.mean())
+        out["surface Dice"][c - 1] = float((both <= tolerance).double().mean())
+    return out
+
+
 def subject_scores(pred, target, *, spacing=(2.0, 2.0, 2.0), tissues=TISSUES[1:],
                    allow_missing: bool = False):
-    """Per tissue of one subject, in 3-D: Dice, HD95 and maximum Hausdorff distance (mm),
-    true and predicted volume (mL) and the volume error (%). A pandas DataFrame. Chapter 7.
+    """Per tissue of one subject, in 3-D: Dice, HD95 and maximum Hausdorff distance (mm), the
+    average surface distance (mm) and the surface Dice at one voxel's tolerance
+    (:func:`boundary_scores`), true and predicted volume (mL) and the volume error (%). A
+    pandas DataFrame. Chapter 7.
 
     A tissue absent from the truth or the prediction has no boundary distance (and, absent
     from both, no Dice): its scores would be NaN, which a later mean skips without a word, so
@@ -660,9 +709,7 @@ def subject_scores(pred, target, *, spacing=(2.0, 2.0, 2.0), tissues=TISSUES[1:]
     pred_ml = np.array([(pred == c).sum() for c in range(1, k)]) * ml
     return pd.DataFrame({
         "Dice": dice_per_class(pred, target, k),
-        "HD95 (mm)": hausdorff_per_class(pred, target, spacing=spacing, num_classes=k),
-        "HD max (mm)": hausdorff_per_class(pred, target, spacing=spacing, percentile=None,
-                                           num_classes=k),
+        **boundary_scores(pred, target, spacing=spacing, num_classes=k),
         "volume true (mL)": true_ml, "volume (mL)": pred_ml,
         "volume error (%)": 100 * (pred_ml - true_ml) / np.maximum(true_ml, 1e-9),
         "missing": missing,

@@ -302,6 +302,48 @@ def test_hausdorff_max_sees_a_stray_voxel_that_hd95_ignores():
         seg.hausdorff_per_class(a, a[0])
 
 
+def test_boundary_scores_match_monai_metric_functions():
+    """One pass over the boundary distances gives what four MONAI metric calls give."""
+    import torch
+    from monai.metrics import (
+        compute_average_surface_distance,
+        compute_hausdorff_distance,
+        compute_surface_dice,
+    )
+    from monai.networks.utils import one_hot
+    from scipy import ndimage
+
+    a = np.zeros((40, 44, 36), int)
+    a[8:32, 8:36, 6:30] = 2
+    a[14:26, 14:30, 12:24] = 3
+    a[12:14, 10:30, 8:28] = 1
+    b = ndimage.shift(a, (1.3, -0.7, 0.4), order=0)
+    b[np.random.default_rng(0).random(a.shape) < 0.01] = 1  # stray CSF voxels
+    spacing = (2.0, 1.5, 2.0)
+    got = seg.boundary_scores(b, a, spacing=spacing)
+    p, t = (one_hot(torch.as_tensor(x)[None, None], 4) for x in (b, a))
+    want = {
+        "HD95 (mm)": compute_hausdorff_distance(p, t, percentile=95, spacing=spacing),
+        "HD max (mm)": compute_hausdorff_distance(p, t, spacing=spacing),
+        "ASD (mm)": compute_average_surface_distance(p, t, symmetric=True, spacing=spacing),
+        "surface Dice": compute_surface_dice(p, t, [2.0] * 3, spacing=spacing),
+    }
+    for name, value in want.items():
+        np.testing.assert_allclose(got[name], value.numpy().ravel(), rtol=1e-5, err_msg=name)
+    assert got["surface Dice"][0] < 0.9 < got["surface Dice"][1]  # the strays cost the CSF
+    np.testing.assert_allclose(got["HD95 (mm)"], seg.hausdorff_per_class(b, a, spacing=spacing),
+                               rtol=1e-5)
+    # a class missing from one map has no boundary scores; a wider tolerance counts more
+    none = seg.boundary_scores(np.where(a == 1, 2, a), a)
+    assert np.isnan(none["ASD (mm)"][0]) and not np.isnan(none["ASD (mm)"][1])
+    assert (seg.boundary_scores(b, a, spacing=spacing, tolerance=4.0)["surface Dice"]
+            >= got["surface Dice"]).all()
+    with pytest.raises(ValueError, match="tolerance"):
+        seg.boundary_scores(b, a, tolerance=0)
+    with pytest.raises(ValueError, match="shape"):
+        seg.boundary_scores(a, a[0])
+
+
 def test_subject_scores(subjects):
     s = subjects[0]
     perfect = seg.subject_scores(s["labels"], s["labels"])
