@@ -255,7 +255,33 @@ def update(locale_dir: Path = LOCALE_DIR) -> int:
                               "-l", LANGUAGE, "-d", str(locale_dir)])
     if status == 0:
         drop_format_flags(locale_dir)
+        copy_untranslatable(locale_dir)
     return status
+
+
+def copy_untranslatable(locale_dir: Path = LOCALE_DIR) -> int:
+    """Give every untranslated or fuzzy message that needs no translation (numbers, code,
+    maths: the benchmark's tables change them at every run) its own text as translation; a
+    fuzzy one got another number's text from gettext's fuzzy matching. A translation already
+    given (曲线下面积（AUC） for "AUC") is kept. Returns how many changed."""
+    import polib
+
+    changed = 0
+    for path in catalogues(locale_dir):
+        po = polib.pofile(str(path))
+        n = 0
+        for entry in po:
+            if entry.obsolete or needs_translation(entry.msgid):
+                continue
+            if not entry.msgstr or entry.fuzzy:  # a translator's own form is kept
+                entry.msgstr = entry.msgid
+                if entry.fuzzy:
+                    entry.flags.remove("fuzzy")
+                n += 1
+        if n:
+            po.save()
+            changed += n
+    return changed
 
 
 def drop_format_flags(locale_dir: Path = LOCALE_DIR) -> int:

@@ -32,6 +32,8 @@ GLOSSARY_EXCEPTIONS = {
     "Ensemble": r"deep ensemble",
     # "a model answer" is a reference answer (参考答案)
     "Model": r"model answer",
+    # the results page quotes failing asserts verbatim (code and its comments stay English)
+    "Feature": r"AssertionError",
     # a confidence interval is 置信区间, not a model's confidence (置信度)
     "Confidence": r"confidence interval",
     # "opening" in its everyday sense: the instructors' page, and the opening paragraph or
