@@ -114,10 +114,12 @@ notebooks: setup
 	$(BIN)/python -m pytest -q --nbval-lax --nbval-current-env --nbval-cell-timeout=900 \
 		-p no:cacheprovider book
 
-# both editions with -W -n --keep-going: a warning in either fails the build
+# both editions with -W -n --keep-going: a warning in either fails the build; then the Chinese
+# notebooks beside the Chinese pages, as make book writes them (the browser test downloads one)
 build-strict: setup
 	$(JB_BUILD) -W -n --keep-going
 	$(BIN)/python -m medlab.i18n build --strict
+	@$(MAKE) --no-print-directory zh-notebooks
 
 # Headless Chromium on every page of book/_build/html (skipped, saying why, without Chromium);
 # screenshots of the introduction and a chapter land in book/_build/screenshots.
