@@ -158,13 +158,14 @@ def uncached_notebooks(cache_path: Path = EXECUTION_CACHE) -> list[str]:
     fails; this asks the same question before the build, so the Chinese build never executes.
     """
     import nbformat
-    from jupyter_cache import get_cache
 
     from medlab.bench import toc_notebooks
 
     notebooks = toc_notebooks(ROOT)
     if not Path(cache_path, "global.db").exists():
         return [p.relative_to(ROOT).as_posix() for p in notebooks]
+    from jupyter_cache import get_cache  # the book's toolchain, there when a cache is
+
     cache = get_cache(str(cache_path))
     missing = []
     for path in notebooks:
