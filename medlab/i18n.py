@@ -211,7 +211,7 @@ def build(strict: bool = False, locale_dir: Path = LOCALE_DIR) -> int:
     """Build the Chinese edition into :data:`ZH_HTML`; 0 on success (see the module docstring)."""
     from medlab.buildcheck import failures
 
-    missing = uncached_notebooks()
+    missing = uncached_notebooks(EXECUTION_CACHE)  # read now: tests point it elsewhere
     if missing:
         print(f"medlab.i18n: the execution cache {EXECUTION_CACHE} does not hold these chapters "
               f"as they are now, and the Chinese build would execute them again:\n  "
