@@ -28,24 +28,105 @@ WINDOWS: dict[str, tuple[float, float]] = {
     "brain": (40.0, 80.0),
 }
 
-#: Keywords of elements that identify a person or the place and people around them.
-#: A subset of the DICOM PS3.15 basic confidentiality profile, enough for teaching;
-#: every element with value representation PN (a person's name) is removed as well.
-IDENTIFYING_KEYWORDS: tuple[str, ...] = (
+#: Keywords of attributes that the DICOM PS3.15 basic application level confidentiality
+#: profile (PS3.15 Annex E, Table E.1-1) lists for removal, emptying or replacement by a dummy:
+#: the attributes of that table this module is sure of, without the UIDs (action U: they are
+#: replaced, so an audit of one file cannot tell an old UID from a new one). Chapter 2 audits
+#: with it (:func:`identifying_elements`); it is not the list :func:`deidentify` scrubs by,
+#: so that the audit can fail.
+PS3_15_BASIC_PROFILE: tuple[str, ...] = (
+    # patient
     "PatientName", "PatientID", "PatientBirthDate", "PatientBirthTime", "PatientSex",
-    "PatientAge", "PatientWeight", "PatientSize", "PatientAddress", "PatientTelephoneNumbers",
-    "PatientMotherBirthName", "PatientComments", "PatientReligiousPreference",
-    "OtherPatientIDs", "OtherPatientIDsSequence", "OtherPatientNames", "EthnicGroup",
-    "MilitaryRank", "MedicalRecordLocator", "IssuerOfPatientID",
-    "InstitutionName", "InstitutionAddress", "InstitutionalDepartmentName",
-    "ReferringPhysicianName", "ReferringPhysicianAddress", "PerformingPhysicianName",
-    "PhysiciansOfRecord", "NameOfPhysiciansReadingStudy", "OperatorsName",
-    "RequestingPhysician", "AccessionNumber", "StudyID", "StationName",
-    "DeviceSerialNumber", "RequestAttributesSequence",
+    "PatientAge", "PatientSize", "PatientWeight", "PatientAddress", "PatientTelephoneNumbers",
+    "PatientMotherBirthName", "PatientBirthName", "PatientComments", "PatientReligiousPreference",
+    "PatientState", "PatientTransportArrangements", "OtherPatientIDs", "OtherPatientIDsSequence",
+    "OtherPatientNames", "IssuerOfPatientID", "EthnicGroup", "Occupation", "MilitaryRank",
+    "BranchOfService", "MedicalRecordLocator", "MedicalAlerts", "Allergies",
+    "AdditionalPatientHistory", "PregnancyStatus", "LastMenstrualDate", "SmokingStatus",
+    "SpecialNeeds", "CountryOfResidence", "RegionOfResidence", "PatientInsurancePlanCodeSequence",
+    "InsurancePlanIdentification", "ReferencedPatientSequence", "ReferencedPatientAliasSequence",
+    # visit, study and request
+    "AdmissionID", "AdmittingDiagnosesDescription", "AdmittingDiagnosesCodeSequence",
+    "CurrentPatientLocation", "VisitComments", "ServiceEpisodeID", "ServiceEpisodeDescription",
+    "AccessionNumber", "StudyID", "StudyDescription", "StudyComments", "ReasonForStudy",
+    "RequestAttributesSequence", "RequestedProcedureDescription", "RequestedProcedureID",
+    "RequestedProcedureComments", "RequestingPhysician", "RequestingService",
+    "ReasonForTheImagingServiceRequest", "ImagingServiceRequestComments", "OrderEnteredBy",
+    "OrderEntererLocation", "OrderCallbackPhoneNumber", "ReferencedStudySequence",
+    "ReferencedPerformedProcedureStepSequence", "PerformedProcedureStepID",
+    "PerformedProcedureStepDescription", "PerformedProcedureStepStartDate",
+    "PerformedProcedureStepStartTime", "PerformedLocation", "ScheduledProcedureStepLocation",
+    # dates and times of the study, series, acquisition and content
+    "StudyDate", "StudyTime", "SeriesDate", "SeriesTime", "AcquisitionDate", "AcquisitionTime",
+    "AcquisitionDateTime", "ContentDate", "ContentTime", "TimezoneOffsetFromUTC",
+    # people
+    "ReferringPhysicianName", "ReferringPhysicianAddress", "ReferringPhysicianTelephoneNumbers",
+    "ReferringPhysicianIdentificationSequence", "PhysiciansOfRecord",
+    "PhysiciansOfRecordIdentificationSequence", "PerformingPhysicianName",
+    "PerformingPhysicianIdentificationSequence", "NameOfPhysiciansReadingStudy",
+    "PhysiciansReadingStudyIdentificationSequence", "OperatorsName",
+    "OperatorIdentificationSequence", "ScheduledPerformingPhysicianName", "PersonName",
+    "PersonAddress", "PersonTelephoneNumbers", "ContentCreatorName", "VerifyingObserverName",
+    "ResponsiblePerson", "ResponsibleOrganization",
+    # place and device
+    "InstitutionName", "InstitutionAddress", "InstitutionalDepartmentName", "StationName",
+    "DeviceSerialNumber", "DetectorID", "GantryID", "GeneratorID", "PlateID", "CassetteID",
+    "PerformedStationName", "PerformedStationAETitle", "ScheduledStationName",
+    "ScheduledStationAETitle",
+    # free text, which can hold anything
+    "SeriesDescription", "ProtocolName", "ImageComments", "FrameComments",
+    "DerivationDescription", "AcquisitionComments", "AcquisitionDeviceProcessingDescription",
+    "ContrastBolusAgent", "IdentifyingComments", "TextString", "TextComments",
+    "InterpretationText", "Impressions", "ResultsComments", "ModifiedAttributesSequence",
+    "OriginalAttributesSequence", "DataSetTrailingPadding", "IconImageSequence",
+    "DigitalSignaturesSequence", "SourceImageSequence",
 )
 
-#: Type 2 elements of :data:`IDENTIFYING_KEYWORDS` (or dates) that a valid file must carry:
-#: PS3.15 empties them (action Z) instead of removing them.
+#: Keywords of the attributes :func:`deidentify` keeps (chapter 2): what a reader needs to
+#: decode the pixels, place them in space and know how they were acquired; every other
+#: attribute is removed (the "keep-list" approach: an attribute nobody thought of goes).
+#: Instance UIDs on it are replaced; the Type 2 attributes of :data:`EMPTIED_KEYWORDS` are
+#: kept but emptied. A unit test checks that it shares no keyword with
+#: :data:`PS3_15_BASIC_PROFILE`.
+KEEP_KEYWORDS: tuple[str, ...] = (
+    "SpecificCharacterSet", "ImageType", "SOPClassUID", "SOPInstanceUID", "StudyInstanceUID",
+    "SeriesInstanceUID", "FrameOfReferenceUID", "Modality", "Manufacturer",
+    "ManufacturerModelName", "SeriesNumber", "AcquisitionNumber", "InstanceNumber",
+    "PatientPosition", "PatientOrientation", "Laterality", "ImageLaterality", "ViewPosition",
+    "PatientIdentityRemoved", "DeidentificationMethod", "BurnedInAnnotation",
+    # geometry
+    "ImagePositionPatient", "ImageOrientationPatient", "PositionReferenceIndicator",
+    "SliceLocation", "SliceThickness", "SpacingBetweenSlices", "PixelSpacing",
+    "ImagerPixelSpacing", "PixelSpacingCalibrationType", "EstimatedRadiographicMagnificationFactor",
+    "PixelAspectRatio", "GantryDetectorTilt",
+    # image pixel module and display
+    "SamplesPerPixel", "PhotometricInterpretation", "PlanarConfiguration", "Rows", "Columns",
+    "NumberOfFrames", "FrameIncrementPointer", "BitsAllocated", "BitsStored", "HighBit",
+    "PixelRepresentation", "PixelPaddingValue", "SmallestImagePixelValue",
+    "LargestImagePixelValue", "RescaleIntercept", "RescaleSlope", "RescaleType",
+    "WindowCenter", "WindowWidth", "VOILUTFunction", "PresentationLUTShape",
+    "LossyImageCompression", "LossyImageCompressionRatio", "LossyImageCompressionMethod",
+    "RedPaletteColorLookupTableDescriptor", "GreenPaletteColorLookupTableDescriptor",
+    "BluePaletteColorLookupTableDescriptor", "RedPaletteColorLookupTableData",
+    "GreenPaletteColorLookupTableData", "BluePaletteColorLookupTableData", "PixelData",
+    # acquisition: CT and X-ray
+    "KVP", "XRayTubeCurrent", "ExposureTime", "Exposure", "FilterType", "FocalSpots",
+    "ConvolutionKernel", "ScanOptions", "DataCollectionDiameter", "ReconstructionDiameter",
+    "DistanceSourceToDetector", "DistanceSourceToPatient", "TableHeight",
+    # acquisition: MR
+    "ScanningSequence", "SequenceVariant", "MRAcquisitionType", "RepetitionTime", "EchoTime",
+    "InversionTime", "NumberOfAverages", "ImagingFrequency", "ImagedNucleus", "EchoNumbers",
+    "MagneticFieldStrength", "EchoTrainLength", "FlipAngle",
+    # ultrasound calibration (PS3.3 C.8.5.5)
+    "SequenceOfUltrasoundRegions", "RegionSpatialFormat", "RegionDataType", "RegionFlags",
+    "RegionLocationMinX0", "RegionLocationMinY0", "RegionLocationMaxX1", "RegionLocationMaxY1",
+    "ReferencePixelX0", "ReferencePixelY0", "PhysicalUnitsXDirection", "PhysicalUnitsYDirection",
+    "ReferencePixelPhysicalValueX", "ReferencePixelPhysicalValueY", "PhysicalDeltaX",
+    "PhysicalDeltaY",
+)
+
+#: Type 2 elements of :data:`PS3_15_BASIC_PROFILE` that a valid file must carry: PS3.15
+#: empties them (action Z) instead of removing them.
 EMPTIED_KEYWORDS: tuple[str, ...] = (
     "PatientName", "PatientID", "PatientBirthDate", "PatientSex", "StudyDate", "StudyTime",
     "AccessionNumber", "StudyID", "ReferringPhysicianName",
@@ -140,8 +221,31 @@ def read_dicom(path, *, pixels: bool = True):
     return ds
 
 
+#: PhysicalUnitsXDirection / PhysicalUnitsYDirection code of centimetres (PS3.3 C.8.5.5.1.15).
+_US_CM = 3
+
+
+def _ultrasound_spacing(ds):
+    """(row, column) spacing in mm of each ultrasound region measured in cm, or None."""
+    regions = ds.get("SequenceOfUltrasoundRegions")
+    if not regions:
+        return None
+    found = tuple((round(10 * float(r.PhysicalDeltaY), 4), round(10 * float(r.PhysicalDeltaX), 4))
+                  for r in regions if r.get("PhysicalUnitsXDirection") == _US_CM
+                  and r.get("PhysicalUnitsYDirection") == _US_CM)
+    return found or None
+
+
 def dicom_summary(ds) -> dict:
-    """The header fields a clinician checks first, as a plain dict (chapter 2)."""
+    """The header fields a clinician checks first, as a plain dict (chapter 2).
+
+    Spacing has three homes: ``PixelSpacing`` (in the patient for cross-sectional images; in
+    projection radiography, where the file says so, calibrated at the patient),
+    ``ImagerPixelSpacing`` (projection radiography: at the detector's front plane, so an
+    object in the patient appears larger by ``EstimatedRadiographicMagnificationFactor``)
+    and, for ultrasound, ``SequenceOfUltrasoundRegions`` (``PhysicalDeltaX``/``Y`` per
+    region, given here in mm for the regions measured in cm).
+    """
     def get(keyword):
         value = ds.get(keyword)
         if value is None or value == "":
@@ -158,6 +262,9 @@ def dicom_summary(ds) -> dict:
         "rows x columns": (int(ds.Rows), int(ds.Columns)) if "Rows" in ds else None,
         "frames": int(ds.get("NumberOfFrames", 1) or 1),
         "pixel spacing (mm)": get("PixelSpacing"),
+        "imager pixel spacing (mm)": get("ImagerPixelSpacing"),
+        "magnification factor": get("EstimatedRadiographicMagnificationFactor"),
+        "ultrasound regions (mm per pixel)": _ultrasound_spacing(ds),
         "slice thickness (mm)": get("SliceThickness"),
         "orientation (row, column cosines)": get("ImageOrientationPatient"),
         "position (mm)": get("ImagePositionPatient"),
@@ -209,11 +316,13 @@ def window(image, center: float | None = None, width: float | None = None, *,
 
 
 def identifying_elements(ds) -> list[str]:
-    """Keywords (or tags) of non-empty elements that could identify a person (chapter 2).
+    """Audit: keywords (or tags) of non-empty elements that could identify a person (chapter 2).
 
-    Looks at :data:`IDENTIFYING_KEYWORDS`, every person-name (PN) element and private
-    elements (counted as one entry), in nested sequences too. An empty list means none is
-    left.
+    Looks at the attributes of the DICOM PS3.15 basic profile (:data:`PS3_15_BASIC_PROFILE`),
+    every person-name (PN) element and private elements (counted as one entry), in nested
+    sequences too. An empty list means none is left. The audit's list is the standard's,
+    not the one :func:`deidentify` scrubs by, so a scrub that forgets an attribute fails it.
+    It reads the header only: text burned into the pixels and UIDs are beyond it.
     """
     found: list[str] = []
     n_private = 0
@@ -224,7 +333,7 @@ def identifying_elements(ds) -> list[str]:
             return
         if elem.tag.is_private:
             n_private += 1
-        elif (elem.keyword in IDENTIFYING_KEYWORDS or elem.VR == "PN") and \
+        elif (elem.keyword in PS3_15_BASIC_PROFILE or elem.VR == "PN") and \
                 elem.keyword not in found:
             found.append(elem.keyword)
 
@@ -244,21 +353,23 @@ def _is_instance_uid(value) -> bool:
 def deidentify(ds, *, salt: str, pseudonym: str = "", keep_dates: bool = False):
     """A de-identified copy of a DICOM dataset (chapter 2); the input is left unchanged.
 
-    Follows the actions of the DICOM PS3.15 basic confidentiality profile for the elements
-    it knows: the Type 2 elements in :data:`EMPTIED_KEYWORDS` (which a valid file must carry)
-    are kept but **emptied** (action Z), the other elements in :data:`IDENTIFYING_KEYWORDS`,
-    every other person name, every private element and (unless ``keep_dates``) every other
-    date and time are **removed** (X); PatientName and PatientID are set to ``pseudonym``
-    (empty by default); instance UIDs are **replaced** (U) by new ones derived from the old
-    UID and ``salt``, so that the series of one study stay linked; PatientIdentityRemoved
-    is set to YES.
+    Keeps only the attributes of :data:`KEEP_KEYWORDS` (what decodes, places and describes
+    the image) and removes every other one, private elements included: an attribute that no
+    list foresaw is removed rather than kept. Within that, it takes the actions of the DICOM
+    PS3.15 basic confidentiality profile: the Type 2 elements in :data:`EMPTIED_KEYWORDS`
+    (which a valid file must carry) are kept but **emptied** (action Z), PatientName and
+    PatientID are set to ``pseudonym`` (empty by default), instance UIDs are **replaced** (U)
+    by new ones derived from the old UID and ``salt``, so that the series of one study stay
+    linked; PatientIdentityRemoved is set to YES. With ``keep_dates=True`` dates and times
+    stay (an audit then lists them). :func:`identifying_elements` audits the result against
+    the standard's own list.
 
     ``salt`` is a secret the caller must give (at least 16 characters, kept away from the
     released data): with a public salt anyone holding an original UID could recompute its
     pseudonym and re-link the released file to the hospital's record. Dates are removed, not
     shifted; a release that needs intervals keeps them by shifting all of a patient's dates by
-    one secret offset. A teaching subset of PS3.15: real releases need a reviewed tool and a
-    check of burned-in text in the pixels.
+    one secret offset. The pixels are not touched: text burned into them stays (chapter 2
+    shows it), so real releases need a reviewed tool and a check of the pixels.
     """
     from pydicom.uid import generate_uid
 
@@ -270,13 +381,11 @@ def deidentify(ds, *, salt: str, pseudonym: str = "", keep_dates: bool = False):
     out.remove_private_tags()
 
     def scrub(dataset, elem):
-        if keep_dates and elem.VR in _DATE_VRS and elem.keyword not in IDENTIFYING_KEYWORDS:
+        if keep_dates and elem.VR in _DATE_VRS:
             return
         if elem.keyword in EMPTIED_KEYWORDS:
             elem.value = None if elem.VR == "SQ" else ""
-        elif elem.keyword in IDENTIFYING_KEYWORDS or elem.VR == "PN":
-            del dataset[elem.tag]
-        elif not keep_dates and elem.VR in _DATE_VRS:
+        elif elem.keyword not in KEEP_KEYWORDS:
             del dataset[elem.tag]
         elif elem.VR == "UI" and elem.value and not elem.VM > 1 and _is_instance_uid(elem.value):
             elem.value = generate_uid(entropy_srcs=[salt, str(elem.value)])
@@ -288,7 +397,7 @@ def deidentify(ds, *, salt: str, pseudonym: str = "", keep_dates: bool = False):
     out.PatientName = pseudonym
     out.PatientID = pseudonym
     out.PatientIdentityRemoved = "YES"
-    out.DeidentificationMethod = "medlab.files.deidentify (subset of DICOM PS3.15 basic profile)"
+    out.DeidentificationMethod = "medlab.files.deidentify: keep-list, PS3.15 basic profile"
     return out
 
 
@@ -326,12 +435,13 @@ def sort_slices(datasets, *, tolerance: float = 0.01):
     ``ImageOrientationPatient``; each slice's position along it is ``ImagePositionPatient``
     projected on the normal. Slices are sorted by that position (never by file name or
     ``InstanceNumber``), and the spacing is taken from the position differences, not from
-    ``SliceThickness``. Raises :class:`MedicalFileError` for datasets of more than one series,
+    ``SliceThickness``; the positions must step along the normal (a tilted gantry steps
+    sideways too: a sheared grid, refused). Raises :class:`MedicalFileError` for datasets of more than one series,
     images whose ``ImageType`` says they are not slices of a volume (``PROJECTION IMAGE``,
     such as the maximum-intensity projections of an angiogram, or ``LOCALIZER``, a planning
     scout), orientations that differ, different matrix sizes or pixel spacings, two slices at
-    one position, or an uneven spacing (a slice missing); ``tolerance`` is the relative
-    deviation allowed.
+    one position, slices that step sideways (gantry tilt), or an uneven spacing (a slice
+    missing); ``tolerance`` is the relative deviation allowed.
 
     Returns ``(sorted_datasets, positions_mm, spacing_mm)``.
     """
@@ -382,6 +492,18 @@ def sort_slices(datasets, *, tolerance: float = 0.01):
                                       f"along the normal (duplicates, or several echoes or "
                                       f"time points in one series)")
     spacing = float(np.median(steps))
+    points = np.array([_vector(datasets[i], "ImagePositionPatient", 3, names[i]) for i in order])
+    sideways = np.linalg.norm(np.diff(points, axis=0) - np.outer(steps, normal), axis=1)
+    if sideways.max() > tolerance * spacing:
+        k = int(np.argmax(sideways))
+        angle = float(np.degrees(np.arctan2(sideways[k], steps[k])))
+        tilt = datasets[order[k]].get("GantryDetectorTilt")
+        raise MedicalFileError(where, f"the slices step {sideways[k]:.2f} mm sideways for "
+                                      f"{steps[k]:.2f} mm along the normal ({angle:.1f} degrees "
+                                      f"off it; GantryDetectorTilt {tilt!r}): a tilted-gantry "
+                                      f"or sheared stack, whose voxels are not boxes; a NIfTI "
+                                      f"qform cannot hold the shear. Resample it onto a "
+                                      f"regular grid first (dcm2niix does so for tilted CT)")
     uneven = np.abs(steps - spacing) > tolerance * spacing
     if uneven.any():
         k = int(np.argmax(np.abs(steps - spacing)))
@@ -427,7 +549,8 @@ def load_series(source, *, series_uid: str | None = None, tolerance: float = 0.0
     sorts and checks the slices with :func:`sort_slices`, stacks them as a
     ``(columns, rows, slices)`` float32 array (rescaled with RescaleSlope and
     RescaleIntercept when present: HU for CT) and attaches :func:`series_affine` as both the
-    sform and the qform (code 1, scanner coordinates). Raises :class:`MedicalFileError` for
+    sform and the qform (code 1, scanner coordinates): the two agree because
+    :func:`sort_slices` refuses a sheared (tilted) stack, which a qform cannot hold. Raises :class:`MedicalFileError` for
     a series that does not make one regular volume.
     """
     import nibabel as nib

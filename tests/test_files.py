@@ -140,6 +140,69 @@ def test_deidentify_pseudonym_dates_and_type2():
     assert other.StudyInstanceUID != plain.StudyInstanceUID
 
 
+#: A scrub by a hand-made keyword list (plus person names, dates and private elements):
+#: chapter 2's example of a scrub that an audit by the standard's list must catch.
+LIST_KEYWORDS = ("PatientName", "PatientID", "PatientBirthDate", "PatientSex", "PatientAge",
+                 "PatientWeight", "PatientSize", "OtherPatientIDs", "OtherPatientIDsSequence",
+                 "InstitutionName", "InstitutionalDepartmentName", "StationName",
+                 "DeviceSerialNumber", "AccessionNumber", "StudyID", "ContrastBolusAgent")
+
+
+def _scrub_by_list(ds, keywords=LIST_KEYWORDS):
+    import copy
+
+    out = copy.deepcopy(ds)
+    out.remove_private_tags()
+
+    def scrub(dataset, elem):
+        if elem.keyword in keywords or elem.VR in ("PN", "DA", "DT", "TM"):
+            del dataset[elem.tag]
+
+    out.walk(scrub)
+    return out
+
+
+def test_audit_lists_are_the_standards_and_independent_of_the_scrub():
+    from pydicom.datadict import tag_for_keyword
+
+    for keyword in files.PS3_15_BASIC_PROFILE + files.KEEP_KEYWORDS + files.EMPTIED_KEYWORDS:
+        assert tag_for_keyword(keyword) is not None, keyword
+    # the scrub keeps nothing the standard's list names (emptied Type 2 elements aside)
+    assert not set(files.KEEP_KEYWORDS) & set(files.PS3_15_BASIC_PROFILE)
+    assert set(files.EMPTIED_KEYWORDS) <= set(files.PS3_15_BASIC_PROFILE)
+    ct = files.read_dicom(CT)
+    # a scrub by a keyword list passes its own list but fails the standard's audit
+    left = files.identifying_elements(_scrub_by_list(ct))
+    assert {"StudyDescription", "ImageComments", "TimezoneOffsetFromUTC"} <= set(left), left
+    assert files.identifying_elements(files.deidentify(ct, salt=SALT)) == []
+
+
+def test_deidentify_removes_what_no_list_names():
+    ds = files.read_dicom(CT)
+    ds.SoftwareVersions = "on neither list"
+    ds.add_new(0x00291010, "LO", "private: removed too")
+    anon = files.deidentify(ds, salt=SALT)
+    assert "SoftwareVersions" not in anon and "InstanceCreatorUID" not in anon
+    assert anon.KVP == ds.KVP and anon.PixelSpacing == ds.PixelSpacing  # kept
+    assert not any(elem.tag.is_private for elem in anon)
+    kept = files.deidentify(ds, salt=SALT, keep_dates=True)
+    assert "StudyDate" in files.identifying_elements(kept)  # the audit sees kept dates
+
+
+def test_dicom_summary_spacing_of_radiographs_and_ultrasound():
+    us = files.read_dicom(files.testdata_path("OBXXXX1A.dcm"))
+    info = files.dicom_summary(us)
+    assert info["pixel spacing (mm)"] is None
+    assert info["ultrasound regions (mm per pixel)"] == ((0.2623, 0.2623),)
+    cr = files.read_dicom(files.testdata_path("RG1_UNCR.dcm"))
+    assert files.dicom_summary(cr)["imager pixel spacing (mm)"] is None
+    cr.ImagerPixelSpacing = [0.2, 0.2]
+    cr.EstimatedRadiographicMagnificationFactor = 1.1
+    info = files.dicom_summary(cr)
+    assert info["imager pixel spacing (mm)"] == (0.2, 0.2)
+    assert info["magnification factor"] == pytest.approx(1.1)
+
+
 def test_deidentify_needs_a_secret_salt():
     ds = files.read_dicom(CT)
     with pytest.raises(TypeError):
@@ -207,6 +270,14 @@ def test_ch02_checks_right_and_wrong():
     assert not check("ch02-ct2-missing", 162)
     assert check("ch02-mr700-step", 16.35)
     assert not check("ch02-mr700-step", 81.8)
+    mr700 = files.read_dicom(next(iter(sorted(MR700.iterdir()))))
+    assert check("ch02-mr700-kind", list(mr700.ImageType))
+    assert check("ch02-mr700-kind", "PROJECTION IMAGE")
+    assert not check("ch02-mr700-kind", "DERIVED\\SECONDARY")
+    rg1 = files.read_dicom(files.testdata_path("RG1_UNCR.dcm"))
+    assert check("ch02-rg1-audit", files.identifying_elements(_scrub_by_list(rg1)))
+    assert not check("ch02-rg1-audit", files.identifying_elements(files.deidentify(rg1, salt=SALT)))
+    assert not check("ch02-rg1-audit", ["StudyDescription"])
 
 
 # --------------------------------------------------------------------------- series
@@ -289,6 +360,28 @@ def test_load_series_refuses_projections_and_localizers():
     assert files.load_series(slices).shape == (16, 16, 5)
     del slices[3].ImageType  # an optional element: its absence is no reason to refuse
     assert files.load_series(slices).shape == (16, 16, 5)
+
+
+def test_load_series_refuses_a_tilted_gantry(tmp_path):
+    import pydicom
+
+    for path in sorted(CT5N.iterdir()):  # shift each slice sideways with its height: a shear
+        ds = pydicom.dcmread(path)
+        ipp = [float(v) for v in ds.ImagePositionPatient]
+        ipp[1] += 0.2 * ipp[2]
+        ds.ImagePositionPatient = ipp
+        ds.GantryDetectorTilt = 11.3
+        ds.save_as(tmp_path / path.name)
+    with pytest.raises(files.MedicalFileError,
+                       match=r"0.50 mm sideways for 2.50 mm .*\(11.3 degrees.*'11.3'.*qform"):
+        files.load_series(tmp_path)
+    slices = [files.read_dicom(p) for p in sorted(CT5N.iterdir())]
+    ipp = [float(v) for v in slices[2].ImagePositionPatient]
+    slices[2].ImagePositionPatient = [ipp[0], ipp[1] + 0.02, ipp[2]]  # below 1% of 2.5 mm
+    assert files.load_series(slices).shape == (16, 16, 5)
+    slices[2].ImagePositionPatient = [ipp[0], ipp[1] + 0.1, ipp[2]]
+    with pytest.raises(files.MedicalFileError, match="sideways"):
+        files.sort_slices(slices)
 
 
 def test_load_series_mixed_orientations():

@@ -72,7 +72,7 @@ def ct2_affine(answer):
 @exercise_check("ch02-mr700-step", right=[16.35, 16.4, 16.3],
                 wrong=[81.8, 25.7, 51.4, 0.0])
 def mr700_step(answer):
-    """Angle in degrees between the normals of consecutive MR700 slices."""
+    """Angle in degrees between the normals of consecutive MR700 projection images."""
     value = float(answer)
     if abs(value - 81.8) < 0.5:
         return "that is the angle between the first and the last slice; divide by the " \
@@ -83,4 +83,56 @@ def mr700_step(answer):
     return None
 
 
-__all__ = ["ct2_missing", "ct2_affine", "mr700_step"]
+def _image_type_values(answer) -> list[str]:
+    if isinstance(answer, str):
+        return [v.strip().upper() for v in answer.replace("/", "\\").split("\\")]
+    try:
+        return [str(v).strip().upper() for v in answer]
+    except TypeError:
+        return [str(answer).strip().upper()]
+
+
+@exercise_check("ch02-mr700-kind", right=["PROJECTION IMAGE", ["DERIVED", "SECONDARY",
+                                                             "PROJECTION IMAGE"]],
+                wrong=["DERIVED", "SECONDARY", "AXIAL", "ORIGINAL\\PRIMARY\\AXIAL", 3])
+def mr700_kind(answer):
+    """The ImageType value of MR700 that says its images are not slices of a volume."""
+    values = _image_type_values(answer)
+    if "PROJECTION IMAGE" in values:
+        return None
+    if "LOCALIZER" in values:
+        return "a localizer is a planning scout; MR700's files say something else"
+    if "DERIVED" in values or "SECONDARY" in values:
+        return "DERIVED and SECONDARY say the image was computed after the acquisition, " \
+               "which a reformatted slice is too; which value says what a pixel stands for?"
+    return "read ImageType (0008,0008) of the MR700 files: its third value names the kind " \
+           "of image"
+
+
+_RG1_LEFT_BY_LIST = {"TimezoneOffsetFromUTC", "StudyDescription", "ImageComments",
+                     "DataSetTrailingPadding"}
+
+
+@exercise_check("ch02-rg1-audit", right=[sorted(_RG1_LEFT_BY_LIST)],
+                wrong=[[], ["PatientName", "PatientID"], ["StudyDescription"]])
+def rg1_audit(answer):
+    """What the PS3.15 audit finds in RG1_UNCR after the chapter's scrub by a keyword list."""
+    try:
+        given = {str(v) for v in answer}
+    except TypeError:
+        return "give the list that medlab.files.identifying_elements returned"
+    if given == _RG1_LEFT_BY_LIST:
+        return None
+    if not given:
+        return "an empty audit is the keep-list scrub (medlab.files.deidentify); audit the " \
+               "file scrubbed by the keyword list"
+    if "PatientName" in given or "InstitutionName" in given:
+        return "that is the original file (or a pseudonymised one); audit the scrubbed copy"
+    missing = sorted(_RG1_LEFT_BY_LIST - given)
+    if missing:
+        return f"{len(missing)} attribute(s) of the audit missing: run identifying_elements " \
+               f"on the scrubbed dataset and give its whole list"
+    return "more than the audit finds: give exactly the list identifying_elements returns"
+
+
+__all__ = ["ct2_missing", "ct2_affine", "mr700_step", "mr700_kind", "rg1_audit"]
