@@ -244,6 +244,18 @@ def test_features_does_not_import_its_benchmark():
     assert not any("features_bench" in m for m in imported), imported
 
 
+def test_importing_features_does_not_load_its_benchmark():
+    """The same, at run time: a fresh interpreter that imports medlab.features (and whatever it
+    imports) has not loaded medlab.features_bench, so no import path leads back to it."""
+    import subprocess
+    import sys
+
+    code = ("import sys, medlab.features; "
+            "print('medlab.features_bench' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False", out.stdout + out.stderr
+
+
 def test_chapter_checks_right_and_wrong():
     import medlab.teach
 
@@ -252,6 +264,12 @@ def test_chapter_checks_right_and_wrong():
     assert not medlab.teach.check("ch04-contrast", "a lot")
     assert medlab.teach.check("ch04-hog-length", 5940)
     assert not medlab.teach.check("ch04-hog-length", 16 * 12 * 9)
+    assert medlab.teach.check("ch04-levels", "blocked") and medlab.teach.check("ch04-levels", " Blocked")
+    assert not medlab.teach.check("ch04-levels", "test") and not medlab.teach.check("ch04-levels", "random")
+    assert not medlab.teach.check("ch04-levels", 16)
+    assert medlab.teach.check("ch04-rotation", "LBP")
+    for wrong in ("HOG", "both", "neither", "SIFT", None):
+        assert not medlab.teach.check("ch04-rotation", wrong)
     assert medlab.teach.check("ch05-ppv", 18 / 67)
     assert not medlab.teach.check("ch05-ppv", 0.9)
     assert not medlab.teach.check("ch05-ppv", 1.5)
@@ -316,3 +334,55 @@ def test_icc_shrout_fleiss_example():
         F.icc(np.ones(5))
     with pytest.raises(ValueError, match="kind"):
         F.icc(x, "ICC(4,1)")
+
+
+def test_icc_interval_shrout_fleiss_example():
+    """95 % intervals on Shrout & Fleiss's (1979) data, as R's psych::ICC reports them:
+    ICC(1,1) [-0.133, 0.723], ICC(2,1) [0.019, 0.761], ICC(3,1) [0.342, 0.946]."""
+    x = np.array([[9, 2, 5, 8], [6, 1, 3, 2], [8, 4, 6, 8], [7, 1, 2, 6], [10, 5, 6, 9],
+                  [6, 2, 4, 7]])
+    for kind, lo, hi in (("ICC(1,1)", -0.133, 0.723), ("ICC(2,1)", 0.019, 0.761),
+                         ("ICC(3,1)", 0.342, 0.946)):
+        value, lower, upper = F.icc_interval(x, kind)
+        assert value == pytest.approx(F.icc(x, kind))
+        assert lower == pytest.approx(lo, abs=1e-3) and upper == pytest.approx(hi, abs=1e-3)
+    # a wider confidence gives a wider interval
+    _, l90, u90 = F.icc_interval(x, confidence=0.9)
+    _, l99, u99 = F.icc_interval(x, confidence=0.99)
+    assert l99 < l90 < u90 < u99
+    same = np.repeat(np.arange(5.0)[:, None], 3, axis=1)
+    assert F.icc_interval(same) == (1.0, 1.0, 1.0)
+    with pytest.raises(ValueError, match="confidence"):
+        F.icc_interval(x, confidence=95)
+    with pytest.raises(ValueError, match="kind"):
+        F.icc_interval(x, "ICC(2,k)")
+
+
+def _pingouin_icc2_interval(x, alpha=0.05):
+    """ICC(2,1)'s interval as pingouin's intraclass_corr writes it (Satterthwaite's v through
+    another algebraic form than medlab's), for a cross-check on random tables."""
+    from scipy.stats import f
+
+    n, k = x.shape
+    g = x.mean()
+    ssb, ssj = k * ((x.mean(1) - g) ** 2).sum(), n * ((x.mean(0) - g) ** 2).sum()
+    sst = ((x - g) ** 2).sum()
+    msb, msj = ssb / (n - 1), ssj / (k - 1)
+    mse = (sst - ssb - ssj) / ((n - 1) * (k - 1))
+    icc2 = (msb - mse) / (msb + (k - 1) * mse + k * (msj - mse) / n)
+    fj = msj / mse
+    vn = (n - 1) * (k - 1) * (k * icc2 * fj + n * (1 + (k - 1) * icc2) - k * icc2) ** 2
+    vd = (n - 1) * k ** 2 * icc2 ** 2 * fj ** 2 + (n * (1 + (k - 1) * icc2) - k * icc2) ** 2
+    v = vn / vd
+    f2u, f2l = f.ppf(1 - alpha / 2, n - 1, v), f.ppf(1 - alpha / 2, v, n - 1)
+    lo = n * (msb - f2u * mse) / (f2u * (k * msj + (k * n - k - n) * mse) + n * msb)
+    hi = n * (f2l * msb - mse) / (k * msj + (k * n - k - n) * mse + n * f2l * msb)
+    return lo, hi
+
+
+def test_icc_interval_matches_pingouins_formula():
+    rng = np.random.default_rng(0)
+    for n, k in ((30, 2), (12, 3), (240, 2)):
+        x = rng.normal(size=(n, 1)) + rng.normal(scale=0.6, size=(n, k)) + rng.normal(size=k)
+        _, lo, hi = F.icc_interval(x)
+        np.testing.assert_allclose((lo, hi), _pingouin_icc2_interval(x), rtol=1e-9)

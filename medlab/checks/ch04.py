@@ -29,3 +29,38 @@ def _hog_length(answer):
     if value == 16 * 12 * 36:
         return "a block of 2x2 cells fits in one fewer position than there are cells per side."
     return "count the block positions along each side first (cells per side minus 1)."
+
+
+def _choice(answer, options, what):
+    """``answer`` as one of ``options`` (case and surrounding spaces ignored)."""
+    if not isinstance(answer, str):
+        raise ValueError(f"{what} should be one of the words the exercise lists, "
+                         f"got {type(answer).__name__}")
+    word = answer.strip().lower()
+    if word not in options:
+        raise ValueError(f"{what} should be one of the words the exercise lists, got {answer!r}")
+    return word
+
+
+@exercise_check("ch04-levels", right=["blocked", " Blocked "], wrong=["test", "random", 16, "x"])
+def _levels(answer):
+    where = _choice(answer, ("test", "random", "blocked"), "where to choose the levels")
+    if where == "test":
+        return ("the best of five test accuracies is the maximum of five noisy estimates, so it "
+                "is optimistic; the test set is for the one final measurement.")
+    if where == "random":
+        return ("random folds put patches that share pixels with a validation patch into the "
+                "training folds, so the validation score is optimistic.")
+    return None
+
+
+@exercise_check("ch04-rotation", right=["LBP", "lbp"], wrong=["HOG", "both", "neither", 1])
+def _rotation(answer):
+    family = _choice(answer, ("lbp", "hog", "both", "neither"), "the family")
+    if family in ("hog", "both"):
+        return ("HOG bins the gradient orientation, which turns with the image, and keeps each "
+                "cell's position, so its features move to other columns.")
+    if family == "neither":
+        return ("a 90 degree rotation maps the 8 sampling points of one family's neighbourhood "
+                "onto each other and leaves its histogram unchanged.")
+    return None
