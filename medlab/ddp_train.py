@@ -17,7 +17,8 @@ machine has a GPU of its own, else gloo on the CPU (:func:`placement_from_env`).
 snapshot left it. ``Config(strategy="fsdp")`` (``--strategy fsdp``) shards the model
 over the processes with FSDP instead of copying it (DDP). The module also holds the other functions chapter 10 launches
 (Hogwild, a two-stage pipeline, a worker that fails on purpose): a spawned worker imports its
-function from a module, never from the notebook.
+function from a module, never from the notebook; :func:`allreduce_worker` averages
+gradients by hand, the solution of an exercise.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-__all__ = ["Config", "agent_gpus", "amp_dtype", "failing_worker", "hogwild_worker", "main",
+__all__ = ["Config", "agent_gpus", "allreduce_worker", "amp_dtype", "failing_worker", "hogwild_worker", "main",
            "make_model", "pipeline_worker", "placement_from_env", "train", "wdbc_tensors",
            "worker"]
 
@@ -55,6 +56,7 @@ class Config:
     eval_every: int = 0          # every so many steps, record the loss on all of (X, y)
     log_every: int = 0           # every so many steps, rank 0 prints the loss (a sync point)
     strategy: str = "ddp"        # "ddp" (a full copy per process) or "fsdp" (sharded)
+    optimizer: str = "sgd"       # "sgd" (with momentum) or "adam" (then momentum is unused)
 
 
 def wdbc_tensors(dtype: str = "float32", seed: int = 0):
@@ -209,6 +211,8 @@ def train(config: Config, rank: int = 0, world_size: int = 1, data=None) -> dict
                          f"world_size={world_size}")
     if config.strategy not in ("ddp", "fsdp"):
         raise ValueError(f"train: strategy must be 'ddp' or 'fsdp', got {config.strategy!r}")
+    if config.optimizer not in ("sgd", "adam"):
+        raise ValueError(f"train: optimizer must be 'sgd' or 'adam', got {config.optimizer!r}")
     distributed = dist.is_available() and dist.is_initialized()
     if world_size > 1 and not distributed:
         raise RuntimeError("train: world_size > 1 needs an initialized process group "
@@ -221,7 +225,7 @@ def train(config: Config, rank: int = 0, world_size: int = 1, data=None) -> dict
     X, y = data if data is not None else wdbc_tensors(config.dtype, config.seed)[:2]
     X, y = X.to(device, getattr(torch, config.dtype)), y.to(device)
     model = make_model(X.shape[1], config.hidden, seed=config.seed, dtype=config.dtype).to(device)
-    opt = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum)
+    opt = _optimizer(model.parameters(), config)
     start, losses = 0, []
     if config.snapshot and os.path.exists(config.snapshot):  # resume after a failure
         snap = torch.load(config.snapshot, map_location=device, weights_only=True)
@@ -238,7 +242,7 @@ def train(config: Config, rank: int = 0, world_size: int = 1, data=None) -> dict
         # recompute the rest in backward (one Linear alone would save nothing: its input is
         # kept for backward anyway)
         net = fully_shard(torch.nn.Sequential(_Checkpointed(model[:4]), model[4]))
-        opt = torch.optim.SGD(net.parameters(), lr=config.lr, momentum=config.momentum)
+        opt = _optimizer(net.parameters(), config)
     elif distributed:
         # DDP broadcasts rank 0's parameters at the start and all-reduces gradients in backward()
         net = DDP(model, device_ids=[device] if device.type == "cuda" else None)
@@ -312,6 +316,15 @@ def train(config: Config, rank: int = 0, world_size: int = 1, data=None) -> dict
             "world_size": world_size, "resumed_from": start, "device": str(device)}
 
 
+def _optimizer(params, config: Config):
+    """SGD with ``config.momentum``, or Adam (``config.optimizer``), at ``config.lr``."""
+    import torch
+
+    if config.optimizer == "adam":
+        return torch.optim.Adam(params, lr=config.lr)
+    return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum)
+
+
 def _save(path, state) -> None:
     """``torch.save`` to a temporary name, then rename: readers never see half a file."""
     import torch
@@ -346,6 +359,38 @@ def worker(rank: int, world_size: int, config, data=None):
     if isinstance(config, list | tuple):
         return [train(c, rank, world_size, data) for c in config]
     return train(config, rank, world_size, data)
+
+
+def allreduce_worker(rank: int, world_size: int, config: Config, data) -> dict:
+    """Gradient averaging written by hand (chapter 10's exercise), next to DDP's.
+
+    Each process takes its share of the first global batch of ``data = (X, y)``, dealt out
+    as a ``DistributedSampler`` without shuffling deals it (rank ``r`` takes rows ``r, r+N,
+    ...``), computes the gradient of its mean loss, then sums each gradient over the
+    processes with ``dist.all_reduce`` and divides by their number. A DDP copy of the same
+    model does the same on the same rows. Returns both gradients (``"hand"``, ``"ddp"``).
+    """
+    import torch
+    import torch.distributed as dist
+    import torch.nn.functional as F
+    from torch.nn.parallel import DistributedDataParallel as DDP
+
+    device = _device(config.device)
+    X, y = data
+    X = X[rank:config.global_batch:world_size].to(device, getattr(torch, config.dtype))
+    y = y[rank:config.global_batch:world_size].to(device)
+    model = make_model(X.shape[1], config.hidden, seed=config.seed, dtype=config.dtype)
+    model = model.to(device)
+    F.cross_entropy(model(X), y).backward()
+    for p in model.parameters():  # the all-reduce that DDP does for us
+        dist.all_reduce(p.grad, op=dist.ReduceOp.SUM)
+        p.grad /= world_size
+    reference = make_model(X.shape[1], config.hidden, seed=config.seed,
+                           dtype=config.dtype).to(device)
+    ddp = DDP(reference, device_ids=[device] if device.type == "cuda" else None)
+    F.cross_entropy(ddp(X), y).backward()
+    return {"hand": [p.grad.cpu() for p in model.parameters()],
+            "ddp": [p.grad.cpu() for p in reference.parameters()]}
 
 
 def failing_worker(rank: int, world_size: int, bad_rank: int = 1) -> str:

@@ -58,6 +58,8 @@ def test_train_logs_every_n_steps_and_checks_its_settings(data, capsys):
     assert out["losses"].shape == (6,)
     with pytest.raises(ValueError, match="strategy"):
         ddp_train.train(ddp_train.Config(strategy="zero3"), data=data)
+    with pytest.raises(ValueError, match="optimizer must be 'sgd' or 'adam'"):
+        ddp_train.train(ddp_train.Config(optimizer="lamb"), data=data)
 
 
 def test_failing_worker_raises_its_error_quickly():
@@ -299,3 +301,38 @@ def test_torchrun_restarts_a_crashed_worker_and_resumes(tmp_path, data):
     checksum = float(done.stdout.split("param_checksum=")[1].split()[0])
     single = ddp_train.train(ddp_train.Config(steps=16, dtype="float64"), data=data)
     assert abs(checksum - float(torch.cat([p.ravel() for p in single["params"]]).sum())) < 1e-8
+
+
+def test_adam_snapshot_resume_restores_its_moments(tmp_path, data):
+    """Adam's state (both moving averages, its step count) travels in the snapshot: a resumed
+    run ends where one run would, and Adam did change the parameters differently from SGD."""
+    adam = dict(dtype="float64", optimizer="adam", lr=0.01)
+    whole = ddp_train.train(ddp_train.Config(steps=13, **adam), data=data)
+    snap = str(tmp_path / "adam.pt")
+    ddp_train.train(ddp_train.Config(steps=11, snapshot=snap, snapshot_every=4, **adam),
+                    data=data)  # last snapshot at step 8
+    state = torch.load(snap, weights_only=True)
+    assert state["step"] == 8 and "exp_avg_sq" in state["optimizer"]["state"][0]
+    resumed = ddp_train.train(ddp_train.Config(steps=13, snapshot=snap, **adam), data=data)
+    assert resumed["resumed_from"] == 8
+    assert _max_diff(whole["params"], resumed["params"]) == 0
+    sgd = ddp_train.train(ddp_train.Config(steps=13, dtype="float64", lr=0.01), data=data)
+    assert _max_diff(whole["params"], sgd["params"]) > 1e-3
+
+
+def test_gradients_averaged_by_hand_equal_ddp_and_one_process(data):
+    """The exercise's all-reduce by hand: bit for bit DDP's gradient on two processes, and the
+    one-process gradient on the whole batch to rounding error."""
+    import torch.nn.functional as F
+
+    torch.set_num_threads(1)
+    cfg = ddp_train.Config(dtype="float64", global_batch=64)
+    ranks = launch(ddp_train.allreduce_worker, 2, (cfg, data), backend="gloo", timeout=120)
+    X, y = data
+    one = ddp_train.make_model(dtype="float64")
+    F.cross_entropy(one(X[:64]), y[:64]).backward()
+    for r in ranks:
+        assert all(torch.equal(h, d) for h, d in zip(r["hand"], r["ddp"]))
+        assert _max_diff(r["hand"], [p.grad for p in one.parameters()]) < 1e-12
+    # after the average both ranks hold the same gradient
+    assert _max_diff(ranks[0]["hand"], ranks[1]["hand"]) == 0
