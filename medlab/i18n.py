@@ -255,55 +255,45 @@ def update(locale_dir: Path = LOCALE_DIR) -> int:
     status = subprocess.call([sys.executable, "-m", "sphinx_intl", "update", "-p", str(GETTEXT),
                               "-l", LANGUAGE, "-d", str(locale_dir)])
     if status == 0:
-        drop_format_flags(locale_dir)
-        copy_untranslatable(locale_dir)
+        tidy_catalogues(locale_dir)
     return status
 
 
-def copy_untranslatable(locale_dir: Path = LOCALE_DIR) -> int:
-    """Give every untranslated or fuzzy message that needs no translation (numbers, code,
-    maths: the benchmark's tables change them at every run) its own text as translation; a
-    fuzzy one got another number's text from gettext's fuzzy matching. A translation already
-    given (曲线下面积（AUC） for "AUC") is kept. Returns how many changed."""
+def tidy_catalogues(locale_dir: Path = LOCALE_DIR) -> tuple[int, int]:
+    """What ``update`` does to the merged catalogues, in one pass over each ``.po`` file.
+
+    - Drop the ``python-format`` flag that the extraction sets on every English message with a
+      "%" followed by a letter ("27 % of", "99 % saturated"). Sphinx never %-formats its
+      messages, and with the flag ``msgfmt --check-format`` rejects any translation that does
+      not repeat the false format codes.
+    - Give every untranslated or fuzzy message that needs no translation (numbers, code, maths:
+      the benchmark's tables change them at every run) its own text as translation; a fuzzy one
+      got another number's text from gettext's fuzzy matching. A translation already given
+      (曲线下面积（AUC） for "AUC") is kept.
+
+    Returns (flags dropped, messages copied)."""
     import polib
 
-    changed = 0
-    for path in catalogues(locale_dir):
-        po = polib.pofile(str(path))
-        n = 0
-        for entry in po:
-            if entry.obsolete or needs_translation(entry.msgid):
-                continue
-            if not entry.msgstr or entry.fuzzy:  # a translator's own form is kept
-                entry.msgstr = entry.msgid
-                if entry.fuzzy:
-                    entry.flags.remove("fuzzy")
-                n += 1
-        if n:
-            po.save()
-            changed += n
-    return changed
-
-
-def drop_format_flags(locale_dir: Path = LOCALE_DIR) -> int:
-    """Remove the ``python-format`` flag that the extraction sets on every English message
-    with a "%" followed by a letter ("27 % of", "99 % saturated"). Sphinx never %-formats its
-    messages, and with the flag ``msgfmt --check-format`` rejects any translation that does not
-    repeat the false format codes. Returns the number of flags removed."""
-    import polib
-
-    removed = 0
+    flags = copied = 0
     for path in catalogues(locale_dir):
         po = polib.pofile(str(path))
         changed = False
         for entry in po:
             if "python-format" in entry.flags:
                 entry.flags.remove("python-format")
-                removed += 1
+                flags += 1
+                changed = True
+            if entry.obsolete or needs_translation(entry.msgid):
+                continue
+            if not entry.msgstr or entry.fuzzy:  # a translator's own form is kept
+                entry.msgstr = entry.msgid
+                if entry.fuzzy:
+                    entry.flags.remove("fuzzy")
+                copied += 1
                 changed = True
         if changed:
             po.save()
-    return removed
+    return flags, copied
 
 
 # ----------------------------------------------------------------------------- measuring

@@ -596,48 +596,15 @@ def apply_thresholds(image, mask, t1: float, t2: float):
     return np.where(np.asarray(mask, bool), labels, 0)
 
 
-def hausdorff_per_class(pred, target, *, spacing=None, percentile=95,
-                        num_classes: int = NUM_CLASSES):
-    """Hausdorff distance of each foreground class between two label maps (2-D or 3-D),
-    in mm given ``spacing``, as MONAI computes it: the distances from each boundary point of
-    the prediction to the nearest one of the truth, and the other way round, are taken
-    separately; the ``percentile`` (95: HD95) of each of the two sets, and the *larger* of the
-    two is returned (not the percentile of the pooled distances). With ``percentile=None``
-    it is the maximum (the classical Hausdorff distance, which a single stray voxel sets).
-    NaN where a class is absent from either map. Chapter 7."""
-    import warnings
-
-    import torch
-    from monai.metrics import compute_hausdorff_distance
-    from monai.networks.utils import one_hot
-
-    pred, target = np.asarray(pred), np.asarray(target)
-    if pred.shape != target.shape:
-        raise ValueError(f"hausdorff_per_class: pred shape {pred.shape} != target shape "
-                         f"{target.shape}")
-    if percentile is not None and not 0 < percentile <= 100:
-        raise ValueError(f"hausdorff_per_class: percentile must be in (0, 100] or None, "
-                         f"got {percentile}")
-    p = one_hot(torch.as_tensor(pred)[None, None].long(), num_classes)
-    t = one_hot(torch.as_tensor(target)[None, None].long(), num_classes)
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*(always_return_as_numpy|all 0).*")
-        hd = compute_hausdorff_distance(p, t, include_background=False, percentile=percentile,
-                                        spacing=spacing)
-    hd = hd.numpy().reshape(-1).astype(float)
-    absent = [not ((pred == c).any() and (target == c).any()) for c in range(1, num_classes)]
-    hd[np.array(absent)] = np.nan
-    return hd
-
-
 def boundary_scores(pred, target, *, spacing=(2.0, 2.0, 2.0), tolerance: float | None = None,
                     num_classes: int = NUM_CLASSES) -> dict:
     """The boundary scores of each foreground class, from one computation of the distances
     between the two boundaries (MONAI's ``get_edge_surface_distance``, both directions), as
     MONAI's metric functions define them:
 
-    - ``"HD95 (mm)"``: the larger of the two directed 95th percentiles (as
-      :func:`hausdorff_per_class`), ``"HD max (mm)"``: the largest distance;
+    - ``"HD95 (mm)"``: the larger of the two directed 95th percentiles (MONAI's
+      ``compute_hausdorff_distance(percentile=95)``; not the percentile of the pooled
+      distances), ``"HD max (mm)"``: the largest distance, which a single stray voxel sets;
     - ``"ASD (mm)"``: the average symmetric surface distance, the mean of both directions'
       distances pooled (``compute_average_surface_distance(symmetric=True)``);
     - ``"surface Dice"``: the share of both boundaries within ``tolerance`` mm (default: the

@@ -224,21 +224,31 @@ def test_language_switch_is_on_every_page():
     assert "pathto('../' ~ pagename ~ file_suffix, 1)" in template
 
 
-def test_false_format_flags_are_dropped(tmp_path):
+def test_tidy_drops_false_format_flags_and_copies_untranslatable(tmp_path):
     """English with "27 % of" gets Babel's python-format flag, which makes msgfmt reject the
-    Chinese; the refresh drops it, and msgfmt then accepts the catalogue."""
+    Chinese; the refresh drops it, and msgfmt then accepts the catalogue. In the same pass a
+    message with nothing to translate (a number, code) gets its own text, fuzzy or empty, while
+    a translator's own form of one ("AUC") is kept and prose stays untranslated."""
     import subprocess
 
     path = write_catalogue(tmp_path / "zh_CN" / "LC_MESSAGES" / "book" / "x.po",
-                           {"27 % of the cases are malignant.": "27 % 的病例为恶性。"})
+                           {"27 % of the cases are malignant.": "27 % 的病例为恶性。",
+                            "0.912 [0.85–0.95]": "", "`dice_per_class`": "`old`",
+                            "AUC": "曲线下面积（AUC）", "A new sentence.": ""})
     po = polib.pofile(str(path))
     po[0].flags.append("python-format")
+    po[2].flags.append("fuzzy")
     po.save()
     if shutil.which("msgfmt"):
         check = ["msgfmt", "--check-format", "-o", "/dev/null", str(path)]
         assert subprocess.run(check, capture_output=True).returncode != 0
-    assert i18n.drop_format_flags(tmp_path) == 1
-    assert "python-format" not in polib.pofile(str(path))[0].flags
+    assert i18n.tidy_catalogues(tmp_path) == (1, 2)
+    po = {e.msgid: e for e in polib.pofile(str(path))}
+    assert "python-format" not in po["27 % of the cases are malignant."].flags
+    assert po["0.912 [0.85–0.95]"].msgstr == "0.912 [0.85–0.95]"
+    assert po["`dice_per_class`"].msgstr == "`dice_per_class`"
+    assert not po["`dice_per_class`"].fuzzy
+    assert po["AUC"].msgstr == "曲线下面积（AUC）" and po["A new sentence."].msgstr == ""
     if shutil.which("msgfmt"):
         assert subprocess.run(check, capture_output=True).returncode == 0
-    assert i18n.drop_format_flags(tmp_path) == 0
+    assert i18n.tidy_catalogues(tmp_path) == (0, 0)
