@@ -102,15 +102,23 @@ def label_resampling_dice() -> tuple[float, float, float]:
     return tuple(float(d) for d in dice_per_class(order1, order0, 4))
 
 
+def _not_a_dice(value: float, right: float) -> str | None:
+    """What is wrong with ``value`` as a Dice coefficient (given in per cent, or out of
+    [0, 1]), or None when it is one."""
+    if 0 <= value <= 1:
+        return None
+    if 0 <= value <= 100 and abs(value / 100 - right) < 0.005:
+        return "give the Dice coefficient as a fraction between 0 and 1, not in per cent"
+    return "a Dice coefficient lies between 0 and 1"
+
+
 @exercise_check("ch03-label-resampling", wrong=[1.0, 0.0, 75.8])
 def label_resampling(answer):
     """Dice of the CSF label (1) between linear (rounded) and nearest-neighbour resampling."""
     value = as_number(answer, "the Dice coefficient")
     csf, gm, wm = label_resampling_dice()
-    if not 0 <= value <= 1:
-        if 0 <= value <= 100 and abs(value / 100 - csf) < 0.005:
-            return "give the Dice coefficient as a fraction between 0 and 1, not in per cent"
-        return "a Dice coefficient lies between 0 and 1"
+    if (problem := _not_a_dice(value, csf)) is not None:
+        return problem
     if abs(value - 1) < 1e-9:
         return ("the two resamplings do not agree everywhere: compare order=1 (rounded) with "
                 "order=0, not one of them with itself")
@@ -169,10 +177,8 @@ def invert(answer):
     """Dice of the inverted 3 mm mask against the same threshold on the 2 mm grid."""
     value = as_number(answer, "the Dice coefficient")
     right = inverted_mask_dice()
-    if not 0 <= value <= 1:
-        if 0 <= value <= 100 and abs(value / 100 - right) < 0.005:
-            return "give the Dice coefficient as a fraction between 0 and 1, not in per cent"
-        return "a Dice coefficient lies between 0 and 1"
+    if (problem := _not_a_dice(value, right)) is not None:
+        return problem
     if abs(value - 1) < 1e-9:
         return ("the round trip through 3 mm loses detail, so the masks cannot agree "
                 "everywhere: compare the inverted mask with the threshold on the 2 mm template")
