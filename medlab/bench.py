@@ -325,6 +325,12 @@ def _fmt(value):
     return str(value)
 
 
+def _cell(text) -> str:
+    """Text for a markdown table cell: a "|" inside it (a figure named "|volume error| CSF")
+    would otherwise end the cell."""
+    return str(text).replace("|", "\\|")
+
+
 def _versions_line(results: dict) -> str:
     v = results.get("versions") or {}
     return ", ".join(f"{k} {val}" for k, val in v.items())
@@ -341,7 +347,8 @@ def markdown_table(results: dict) -> str:
              "| chapter | wall time (s) | CPU time (s) | status |", "|---|---:|---:|---|"]
     for name, row in results["chapters"].items():
         cpu = "—" if row.get("cpu_s") is None else row["cpu_s"]
-        status = f"**failed**: {row['error']}" if row.get("error") else "ran, every check passed"
+        status = (f"**failed**: {_cell(row['error'])}" if row.get("error")
+                  else "ran, every check passed")
         lines.append(f"| {name} | {row['wall_s']} | {cpu} | {status} |")
     meta = results.get("robustness") or {}
     n_runs = len(_settings_of(meta))
@@ -354,8 +361,8 @@ def markdown_table(results: dict) -> str:
             rng = (f"{_fmt(s['median'])} [{_fmt(s['min'])}–{_fmt(s['max'])}]"
                    + (f" ({s['n']} of {n_runs} runs)" if n_runs and s["n"] != n_runs else "")
                    if s else "—")
-            lines.append(f"| {name} | {fig} | {_fmt(entry['value'])} | {rng} | "
-                         f"{entry.get('unit') or ''} |")
+            lines.append(f"| {name} | {_cell(fig)} | {_cell(_fmt(entry['value']))} | {rng} | "
+                         f"{_cell(entry.get('unit') or '')} |")
     return "\n".join(lines) + "\n"
 
 
@@ -395,7 +402,7 @@ def robustness_table(results: dict) -> str:
         wall = (f"{statistics.median(walls):.0f} [{min(walls):.0f}–{max(walls):.0f}]"
                 if walls else "—")
         lines.append(f"| {name} | {n_design} | {len(runs) - n_design} | {wall} | "
-                     f"{'<br>'.join(fails) if fails else 'none: every assert passed'} |")
+                     f"{'<br>'.join(map(_cell, fails)) if fails else 'none: every assert passed'} |")
     return "\n".join(lines) + "\n"
 
 

@@ -173,6 +173,12 @@ def test_bench_table_formats_figures_and_errors():
             "figures": {"F1": {"median": 0.9, "min": 0.85, "max": 0.95, "n": 2}}}}}})
     assert "| 01_concepts | F1 | 0.912 | 0.900 [0.850–0.950] |" in table
     assert "**failed**: boom" in table
+    piped = bench.markdown_table({"machine": "2 cores", "date": "2026-01-01", "chapters": {
+        "07_x": {"wall_s": 1.0, "cpu_s": 1.0, "error": None, "figures": {
+            "U-Net |volume error| CSF": {"value": 12.5, "unit": "%"}}}}})
+    row = next(line for line in piped.splitlines() if line.startswith("| 07_x | U-Net"))
+    assert "U-Net \\|volume error\\| CSF" in row
+    assert len(row.replace("\\|", "").split("|")) == 7  # five cells: the name is one of them
 
 
 def _run(seed, threads, value, errors=()):
