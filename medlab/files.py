@@ -481,8 +481,9 @@ def sort_slices(datasets, *, tolerance: float = 0.01):
             raise MedicalFileError(where, f"{keyword} differs between slices ({sorted(values)})")
     row_dir, col_dir = orientations[0, :3], orientations[0, 3:]
     normal = np.cross(row_dir, col_dir)
-    positions = np.array([_vector(ds, "ImagePositionPatient", 3, n) @ normal
-                          for ds, n in zip(datasets, names)])
+    points = np.array([_vector(ds, "ImagePositionPatient", 3, n)
+                       for ds, n in zip(datasets, names)])
+    positions = points @ normal
     order = np.argsort(positions, kind="stable")
     positions = positions[order]
     steps = np.diff(positions)
@@ -492,8 +493,7 @@ def sort_slices(datasets, *, tolerance: float = 0.01):
                                       f"along the normal (duplicates, or several echoes or "
                                       f"time points in one series)")
     spacing = float(np.median(steps))
-    points = np.array([_vector(datasets[i], "ImagePositionPatient", 3, names[i]) for i in order])
-    sideways = np.linalg.norm(np.diff(points, axis=0) - np.outer(steps, normal), axis=1)
+    sideways = np.linalg.norm(np.diff(points[order], axis=0) - np.outer(steps, normal), axis=1)
     if sideways.max() > tolerance * spacing:
         k = int(np.argmax(sideways))
         angle = float(np.degrees(np.arctan2(sideways[k], steps[k])))
