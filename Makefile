@@ -62,6 +62,9 @@ test: setup lint unit notebooks build-strict browser
 LOCK ?= requirements.lock
 LOCK_FITS := $(shell $(PYTHON) -c "import platform, sys; print(int(sys.platform == 'linux' and platform.machine() == 'x86_64' and sys.version_info[:2] == (3, 11)))" 2>/dev/null)
 PIP := $(BIN)/python -m pip install -q --disable-pip-version-check
+# what PyRadiomics' setup.py imports, installed before its build without isolation (the lock
+# path on 3.11 has them; a 3.12 venv has no setuptools)
+RADIOMICS_BUILD := "setuptools>=61" wheel "versioneer>=0.29"
 setup: $(STAMP)
 $(STAMP): requirements.txt requirements.lock requirements-radiomics.txt requirements-radiomics.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -74,6 +77,7 @@ $(STAMP): requirements.txt requirements.lock requirements-radiomics.txt requirem
 	else \
 	  echo "installing the ranges of requirements.txt (no lock for this platform)"; \
 	  $(PIP) -r requirements.txt && \
+	  $(PIP) $(RADIOMICS_BUILD) && \
 	  $(PIP) --no-build-isolation -r requirements-radiomics.txt; \
 	fi
 	$(PIP) --no-deps -e .
@@ -156,6 +160,8 @@ test-py312:
 	test -x $(VENV312)/bin/python || $(PY312) -m venv $(VENV312)
 	$(VENV312)/bin/python -m pip install -q --disable-pip-version-check "$(TORCH312)"
 	$(VENV312)/bin/python -m pip install -q --disable-pip-version-check -e ".[book,test]"
+	$(VENV312)/bin/python -m pip install -q --disable-pip-version-check $(RADIOMICS_BUILD)
+	$(VENV312)/bin/python -m pip install -q --disable-pip-version-check --no-build-isolation -r requirements-radiomics.txt
 	$(VENV312)/bin/python -m pip check
 	cd $(VENV312) && PATH=$(CURDIR)/$(VENV312)/bin:$$PATH ./bin/python -c "import medlab, torch, sys; print('Python', sys.version.split()[0], '| torch', torch.__version__, '| medlab', medlab.__version__)"
 	PATH=$(CURDIR)/$(VENV312)/bin:$$PATH $(VENV312)/bin/python -m pytest -q -p no:cacheprovider tests --ignore=tests/browser

@@ -386,3 +386,36 @@ def test_icc_interval_matches_pingouins_formula():
         x = rng.normal(size=(n, 1)) + rng.normal(scale=0.6, size=(n, k)) + rng.normal(size=k)
         _, lo, hi = F.icc_interval(x)
         np.testing.assert_allclose((lo, hi), _pingouin_icc2_interval(x), rtol=1e-9)
+
+
+def test_glcm_and_first_order_equal_pyradiomics(images):
+    """Chapter 4's cross-check as a unit test, so that it runs wherever PyRadiomics is installed
+    (3.0.1 under Python 3.11, the pyradiomics-bhklab fork under 3.12 in `make test-py312`)."""
+    pytest.importorskip("radiomics")
+    import logging
+
+    import SimpleITK as sitk
+    from radiomics import firstorder, glcm
+
+    logging.getLogger("radiomics").setLevel(logging.ERROR)
+    patch = images[0][:64, :64]
+    whole = sitk.GetImageFromArray(np.ones((1, *patch.shape), dtype=np.uint8))
+    patch16 = F.quantise(patch, 16)
+    pyrad_glcm = glcm.RadiomicsGLCM(sitk.GetImageFromArray(patch16[None].astype(np.float64)), whole,
+                                    binWidth=1, force2D=True, distances=[1])
+    pyrad_glcm.enableAllFeatures()
+    pyrad = {k: float(v) for k, v in pyrad_glcm.execute().items()}
+    ours, _ = F.glcm_features(patch16, levels=256, average_angles=True,
+                              props=("contrast", "homogeneity", "ASM", "correlation", "dissimilarity"))
+    names = ("Contrast", "Idm", "JointEnergy", "Correlation", "DifferenceAverage")
+    np.testing.assert_allclose([pyrad[k] for k in names], ours[0], rtol=1e-9)
+
+    pyrad_fo = firstorder.RadiomicsFirstOrder(sitk.GetImageFromArray(patch[None].astype(np.float64)),
+                                              whole, binWidth=1, force2D=True)
+    pyrad_fo.enableAllFeatures()
+    fo = {k: float(v) for k, v in pyrad_fo.execute().items()}
+    values, fo_names = F.first_order_features(patch)
+    mine = dict(zip(fo_names, values[0]))
+    assert np.isclose(fo["Energy"], mine["fo_energy"] * patch.size, rtol=1e-9)
+    assert np.isclose(fo["Kurtosis"], mine["fo_kurtosis"] + 3, rtol=1e-9)
+    assert np.isclose(fo["Mean"], mine["fo_mean"], rtol=1e-12)
