@@ -419,3 +419,52 @@ def test_glcm_and_first_order_equal_pyradiomics(images):
     assert np.isclose(fo["Energy"], mine["fo_energy"] * patch.size, rtol=1e-9)
     assert np.isclose(fo["Kurtosis"], mine["fo_kurtosis"] + 3, rtol=1e-9)
     assert np.isclose(fo["Mean"], mine["fo_mean"], rtol=1e-12)
+
+
+def test_first_order_matches_ibsi_digital_phantom():
+    """medlab's intensity statistics reproduce IBSI's reference values of its digital phantom
+    (to the three significant digits IBSI publishes); a wrong estimator (sample instead of
+    population variance, kurtosis without the -3) would not."""
+    from medlab.data import ibsi
+
+    image, mask, spacing = ibsi.digital_phantom()
+    assert image.shape == mask.shape == (4, 4, 5) and mask.sum() == 74 and spacing == (2.0, 2.0, 2.0)
+    # first-order statistics ignore where the voxels are: the 3-D region as one 2-D image
+    values, names = F.first_order_features(image.reshape(-1, 5), mask.reshape(-1, 5))
+    fo = dict(zip(names, values[0]))
+    ours = {"mean": fo["fo_mean"], "variance": fo["fo_std"] ** 2, "skewness": fo["fo_skewness"],
+            "excess kurtosis": fo["fo_kurtosis"], "median": fo["fo_median"],
+            "minimum": fo["fo_min"], "10th percentile": fo["fo_p10"],
+            "90th percentile": fo["fo_p90"], "maximum": fo["fo_max"],
+            "interquartile range": fo["fo_iqr"], "range": fo["fo_range"],
+            "energy": fo["fo_energy"] * mask.sum()}
+    for name, value in ours.items():
+        assert ibsi.agrees(value, ibsi.REFERENCE[name][1]), (name, value)
+    # the checker itself can fail: the sample variance (ddof=1) is 3.09, not 3.05
+    assert not ibsi.agrees(image[mask].var(ddof=1), ibsi.REFERENCE["variance"][1])
+    assert not ibsi.agrees(ours["excess kurtosis"] + 3, ibsi.REFERENCE["excess kurtosis"][1])
+
+
+def test_pyradiomics_matches_ibsi_digital_phantom():
+    pytest.importorskip("radiomics")
+    import logging
+
+    import SimpleITK as sitk
+    from radiomics import firstorder, glcm
+
+    from medlab.data import ibsi
+
+    logging.getLogger("radiomics").setLevel(logging.ERROR)
+    image, mask, spacing = ibsi.digital_phantom()
+    img, roi = sitk.GetImageFromArray(image), sitk.GetImageFromArray(mask.astype(np.uint8))
+    for im in (img, roi):
+        im.SetSpacing(spacing[::-1])  # SimpleITK's order is (x, y, z)
+    fo = firstorder.RadiomicsFirstOrder(img, roi, binWidth=1)
+    fo.enableAllFeatures()
+    fo = {k: float(v) for k, v in fo.execute().items()}
+    assert ibsi.agrees(fo["Energy"], ibsi.REFERENCE["energy"][1])
+    assert ibsi.agrees(fo["Mean"], ibsi.REFERENCE["mean"][1])
+    cm = glcm.RadiomicsGLCM(img, roi, binWidth=1)
+    cm.enableFeatureByName("MaximumProbability")
+    value = float(cm.execute()["MaximumProbability"])
+    assert ibsi.agrees(value, ibsi.REFERENCE["GLCM joint maximum (3D, averaged)"][1])
