@@ -19,6 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
+# the de-identification audit's lists (Table E.1-1 of the standard, 621 rows, a module of its own)
+from medlab.ps3_15 import PS3_15_BASIC_PROFILE, PS3_15_TABLE_E1_1  # noqa: F401
+
 #: Window presets as (center, width) in Hounsfield units (chapter 2). Common radiology values;
 #: sites and textbooks differ by a few tens of HU.
 WINDOWS: dict[str, tuple[float, float]] = {
@@ -28,59 +31,6 @@ WINDOWS: dict[str, tuple[float, float]] = {
     "brain": (40.0, 80.0),
 }
 
-#: Keywords of attributes that the DICOM PS3.15 basic application level confidentiality
-#: profile (PS3.15 Annex E, Table E.1-1) lists for removal, emptying or replacement by a dummy:
-#: the attributes of that table this module is sure of, without the UIDs (action U: they are
-#: replaced, so an audit of one file cannot tell an old UID from a new one). Chapter 2 audits
-#: with it (:func:`identifying_elements`); it is not the list :func:`deidentify` scrubs by,
-#: so that the audit can fail.
-PS3_15_BASIC_PROFILE: tuple[str, ...] = (
-    # patient
-    "PatientName", "PatientID", "PatientBirthDate", "PatientBirthTime", "PatientSex",
-    "PatientAge", "PatientSize", "PatientWeight", "PatientAddress", "PatientTelephoneNumbers",
-    "PatientMotherBirthName", "PatientBirthName", "PatientComments", "PatientReligiousPreference",
-    "PatientState", "PatientTransportArrangements", "OtherPatientIDs", "OtherPatientIDsSequence",
-    "OtherPatientNames", "IssuerOfPatientID", "EthnicGroup", "Occupation", "MilitaryRank",
-    "BranchOfService", "MedicalRecordLocator", "MedicalAlerts", "Allergies",
-    "AdditionalPatientHistory", "PregnancyStatus", "LastMenstrualDate", "SmokingStatus",
-    "SpecialNeeds", "CountryOfResidence", "RegionOfResidence", "PatientInsurancePlanCodeSequence",
-    "InsurancePlanIdentification", "ReferencedPatientSequence", "ReferencedPatientAliasSequence",
-    # visit, study and request
-    "AdmissionID", "AdmittingDiagnosesDescription", "AdmittingDiagnosesCodeSequence",
-    "CurrentPatientLocation", "VisitComments", "ServiceEpisodeID", "ServiceEpisodeDescription",
-    "AccessionNumber", "StudyID", "StudyDescription", "StudyComments", "ReasonForStudy",
-    "RequestAttributesSequence", "RequestedProcedureDescription", "RequestedProcedureID",
-    "RequestedProcedureComments", "RequestingPhysician", "RequestingService",
-    "ReasonForTheImagingServiceRequest", "ImagingServiceRequestComments", "OrderEnteredBy",
-    "OrderEntererLocation", "OrderCallbackPhoneNumber", "ReferencedStudySequence",
-    "ReferencedPerformedProcedureStepSequence", "PerformedProcedureStepID",
-    "PerformedProcedureStepDescription", "PerformedProcedureStepStartDate",
-    "PerformedProcedureStepStartTime", "PerformedLocation", "ScheduledProcedureStepLocation",
-    # dates and times of the study, series, acquisition and content
-    "StudyDate", "StudyTime", "SeriesDate", "SeriesTime", "AcquisitionDate", "AcquisitionTime",
-    "AcquisitionDateTime", "ContentDate", "ContentTime", "TimezoneOffsetFromUTC",
-    # people
-    "ReferringPhysicianName", "ReferringPhysicianAddress", "ReferringPhysicianTelephoneNumbers",
-    "ReferringPhysicianIdentificationSequence", "PhysiciansOfRecord",
-    "PhysiciansOfRecordIdentificationSequence", "PerformingPhysicianName",
-    "PerformingPhysicianIdentificationSequence", "NameOfPhysiciansReadingStudy",
-    "PhysiciansReadingStudyIdentificationSequence", "OperatorsName",
-    "OperatorIdentificationSequence", "ScheduledPerformingPhysicianName", "PersonName",
-    "PersonAddress", "PersonTelephoneNumbers", "ContentCreatorName", "VerifyingObserverName",
-    "ResponsiblePerson", "ResponsibleOrganization",
-    # place and device
-    "InstitutionName", "InstitutionAddress", "InstitutionalDepartmentName", "StationName",
-    "DeviceSerialNumber", "DetectorID", "GantryID", "GeneratorID", "PlateID", "CassetteID",
-    "PerformedStationName", "PerformedStationAETitle", "ScheduledStationName",
-    "ScheduledStationAETitle",
-    # free text, which can hold anything
-    "SeriesDescription", "ProtocolName", "ImageComments", "FrameComments",
-    "DerivationDescription", "AcquisitionComments", "AcquisitionDeviceProcessingDescription",
-    "ContrastBolusAgent", "IdentifyingComments", "TextString", "TextComments",
-    "InterpretationText", "Impressions", "ResultsComments", "ModifiedAttributesSequence",
-    "OriginalAttributesSequence", "DataSetTrailingPadding", "IconImageSequence",
-    "DigitalSignaturesSequence", "SourceImageSequence",
-)
 
 #: Keywords of the attributes :func:`deidentify` keeps (chapter 2): what a reader needs to
 #: decode the pixels, place them in space and know how they were acquired; every other
@@ -320,10 +270,13 @@ def identifying_elements(ds) -> list[str]:
 
     Looks at the attributes of the DICOM PS3.15 basic profile (:data:`PS3_15_BASIC_PROFILE`),
     every person-name (PN) element and private elements (counted as one entry), in nested
-    sequences too. An empty list means none is left. The audit's list is the standard's,
+    sequences too; overlays (60XX) and curve data (50XX) in any group of their range. An
+    empty list means none is left. The audit's list is the standard's,
     not the one :func:`deidentify` scrubs by, so a scrub that forgets an attribute fails it.
     It reads the header only: text burned into the pixels and UIDs are beyond it.
     """
+    from pydicom.datadict import keyword_for_tag
+
     found: list[str] = []
     n_private = 0
 
@@ -331,11 +284,14 @@ def identifying_elements(ds) -> list[str]:
         nonlocal n_private
         if elem.value in (None, "", b"") or (elem.VR == "SQ" and len(elem.value) == 0):
             return
+        # a repeating group (overlays, 60XX) has a keyword in pydicom's repeater dictionary
+        # only; curve data (50XX,XXXX) is listed as a whole group
+        keyword = elem.keyword or keyword_for_tag(elem.tag) or str(elem.tag)
         if elem.tag.is_private:
             n_private += 1
-        elif (elem.keyword in PS3_15_BASIC_PROFILE or elem.VR == "PN") and \
-                elem.keyword not in found:
-            found.append(elem.keyword)
+        elif (keyword in PS3_15_BASIC_PROFILE or elem.VR == "PN"
+              or elem.tag.group & 0xFF01 == 0x5000) and keyword not in found:
+            found.append(keyword)
 
     ds.walk(visit)
     return found + ([f"{n_private} private elements"] if n_private else [])

@@ -163,10 +163,11 @@ def _scrub_by_list(ds, keywords=LIST_KEYWORDS):
 
 
 def test_audit_lists_are_the_standards_and_independent_of_the_scrub():
-    from pydicom.datadict import tag_for_keyword
+    from pydicom.datadict import repeater_has_keyword, tag_for_keyword
 
     for keyword in files.PS3_15_BASIC_PROFILE + files.KEEP_KEYWORDS + files.EMPTIED_KEYWORDS:
-        assert tag_for_keyword(keyword) is not None, keyword
+        # OverlayData and OverlayComments name a repeating group (60XX): no single tag
+        assert tag_for_keyword(keyword) is not None or repeater_has_keyword(keyword), keyword
     # the scrub keeps nothing the standard's list names (emptied Type 2 elements aside)
     assert not set(files.KEEP_KEYWORDS) & set(files.PS3_15_BASIC_PROFILE)
     assert set(files.EMPTIED_KEYWORDS) <= set(files.PS3_15_BASIC_PROFILE)
@@ -176,6 +177,44 @@ def test_audit_lists_are_the_standards_and_independent_of_the_scrub():
     assert {"StudyDescription", "ImageComments", "TimezoneOffsetFromUTC"} <= set(left), left
     assert files.identifying_elements(files.deidentify(ct, salt=SALT)) == []
 
+
+
+def test_ps3_15_table_e1_1_is_the_whole_table_of_edition_2024b():
+    from collections import Counter
+
+    from pydicom.datadict import keyword_for_tag
+
+    table = files.PS3_15_TABLE_E1_1
+    assert len(table) == 621 and len({tag for tag, _, _ in table}) == 621
+    assert Counter(action for _, _, action in table) == {
+        "X": 384, "D": 92, "U": 54, "Z": 42, "X/D": 22, "X/Z": 11, "X/Z/D": 8, "Z/D": 6,
+        "X/Z/U*": 2}
+    rows = {tag: (keyword, action) for tag, keyword, action in table}
+    for tag, keyword, action in [
+            ("(0010,0010)", "PatientName", "Z"), ("(0010,1005)", "PatientBirthName", "X"),
+            ("(0008,0050)", "AccessionNumber", "Z"), ("(0020,000D)", "StudyInstanceUID", "U"),
+            ("(0008,002A)", "AcquisitionDateTime", "X/Z/D"),
+            ("(0018,1000)", "DeviceSerialNumber", "X/Z/D"),
+            ("(0008,0080)", "InstitutionName", "X/Z/D"),
+            ("(FFFC,FFFC)", "DataSetTrailingPadding", "X"), ("(60XX,3000)", "OverlayData", "X"),
+            ("(50XX,XXXX)", "", "X"), ("(GGGG,EEEE)", "", "X")]:
+        assert rows[tag] == (keyword, action), (tag, rows[tag])
+    for tag, keyword, _ in table:  # every keyword is pydicom's for its tag
+        if keyword and "X" not in tag:
+            assert keyword_for_tag(int(tag[1:5] + tag[6:10], 16)) == keyword, tag
+    audited = {keyword for _, keyword, action in table if keyword and action != "U"}
+    assert set(files.PS3_15_BASIC_PROFILE) == audited and len(audited) == 565
+    assert {"PatientName", "PatientBirthName", "StudyDescription"} <= audited
+    assert "SOPInstanceUID" not in audited
+
+
+def test_audit_finds_overlays_and_curves_of_any_repeating_group():
+    ds = files.read_dicom(CT)
+    assert "OverlayComments" not in files.identifying_elements(ds)
+    ds.add_new(0x60024000, "LT", "drawn by Dr Who")  # overlay comments, group 6002
+    ds.add_new(0x50020030, "SH", "mm")               # a retired curve element, group 5002
+    found = files.identifying_elements(ds)
+    assert "OverlayComments" in found and "AxisUnits" in found, found  # (50XX,0030)
 
 def test_deidentify_removes_what_no_list_names():
     ds = files.read_dicom(CT)
@@ -278,6 +317,90 @@ def test_ch02_checks_right_and_wrong():
     assert check("ch02-rg1-audit", files.identifying_elements(_scrub_by_list(rg1)))
     assert not check("ch02-rg1-audit", files.identifying_elements(files.deidentify(rg1, salt=SALT)))
     assert not check("ch02-rg1-audit", ["StudyDescription"])
+
+
+
+# --------------------------------------------------------------------------- ch02-tensor
+
+CHAPTER = Path(__file__).resolve().parents[1] / "book" / "02_medical_image_files.ipynb"
+
+
+def _tensor_solution_source() -> str:
+    """The code cell of the chapter's solution of exercise ch02-ex-tensor that defines it."""
+    import json
+
+    cells = json.loads(CHAPTER.read_text(encoding="utf-8"))["cells"]
+    start = next(i for i, c in enumerate(cells)
+                 if "{solution-start} ch02-ex-tensor" in "".join(c["source"]))
+    return "".join(cells[start + 1]["source"])
+
+
+def _solution(replace: tuple[str, str] | None = None):
+    source = _tensor_solution_source()
+    if replace is not None:
+        assert replace[0] in source, f"the solution no longer contains {replace[0]!r}"
+        source = source.replace(*replace)
+    namespace: dict = {}
+    exec(compile(source, "ch02-ex-tensor solution", "exec"), namespace)  # noqa: S102
+    return namespace["folder_to_tensor"]
+
+
+def _tensor_feedback(answer) -> str:
+    from medlab.teach import feedback
+
+    return feedback("ch02-tensor", answer) or ""
+
+
+def test_tensor_exercise_folder(tmp_path):
+    import pydicom
+
+    from medlab.checks.ch02 import tensor_exercise_folder
+
+    folder = tensor_exercise_folder(tmp_path / "series")
+    datasets = [pydicom.dcmread(p) for p in sorted(folder.iterdir())]
+    assert len(datasets) == 7
+    assert len({str(ds.SeriesInstanceUID) for ds in datasets}) == 2
+    assert sum("LOCALIZER" in ds.ImageType for ds in datasets) == 1
+    z = [float(ds.ImagePositionPatient[2]) for ds in datasets
+         if "LOCALIZER" not in ds.ImageType and ds.Rows == 16 and abs(ds.ImagePositionPatient[2]) < 50]
+    assert z != sorted(z) and z != sorted(z, reverse=True)  # file names say nothing of the order
+    with pytest.raises(ValueError, match="not empty"):
+        tensor_exercise_folder(folder)
+
+
+def test_ch02_tensor_solution_passes_and_mistakes_are_named(tmp_path):
+    from medlab.checks.ch02 import TENSOR_SPACING, TENSOR_WINDOW, tensor_exercise_folder
+
+    folder = tensor_exercise_folder(tmp_path / "series")
+    tensor, spacing = _solution()(folder, TENSOR_SPACING, TENSOR_WINDOW)
+    assert tensor.shape == (1, 6, 8, 8) and tensor.dtype == np.float32
+    assert spacing == pytest.approx(TENSOR_SPACING)
+    assert check("ch02-tensor", (tensor, spacing))
+    import torch
+
+    assert check("ch02-tensor", (torch.from_numpy(tensor), list(spacing)))
+    # stacked head to feet (as InstanceNumber runs here), with the spacing taken as positive
+    assert "wrong order" in _tensor_feedback((np.ascontiguousarray(tensor[:, ::-1]), spacing))
+    no_rescale = _solution((" * float(ds.RescaleSlope) + float(ds.RescaleIntercept)", ""))
+    assert "RescaleSlope" in _tensor_feedback(no_rescale(folder, TENSOR_SPACING, TENSOR_WINDOW))
+    assert "(x, y, z) order" in _tensor_feedback((tensor, spacing[::-1]))
+    assert "(W, H, D) order" in _tensor_feedback((tensor[0].transpose(2, 1, 0)[None], spacing))
+    assert "rows and columns are swapped" in _tensor_feedback((tensor.transpose(0, 1, 3, 2),
+                                                               spacing))
+    assert "float32" in _tensor_feedback((tensor.astype(np.float64), spacing))
+    assert "one channel" in _tensor_feedback((tensor[0], spacing))
+    assert "outside [0, 1]" in _tensor_feedback((tensor * 400 - 160, spacing))
+    assert "not the one the exercise asks" in _tensor_feedback((tensor, (1.0, 1.0, 1.0)))
+    assert "values differ" in _tensor_feedback((tensor * 0.5, spacing))
+    assert "(tensor, spacing)" in _tensor_feedback(tensor)
+    # a folder where the stray slice claims the series' UID: one series is not enough
+    import pydicom
+
+    stray = pydicom.dcmread(folder / "IM0003.dcm")
+    stray.SeriesInstanceUID = pydicom.dcmread(folder / "IM0001.dcm").SeriesInstanceUID
+    stray.save_as(folder / "IM0003.dcm")
+    tall, tall_spacing = _solution()(folder, TENSOR_SPACING, TENSOR_WINDOW)
+    assert "keep one SeriesInstanceUID" in _tensor_feedback((tall, tall_spacing))
 
 
 # --------------------------------------------------------------------------- series
