@@ -2,14 +2,16 @@
 
 Chapter 8 explains every function here. The breathing waveform comes from
 :func:`neurokit2.rsp_simulate` and stands for **airflow** (a nasal thermistor or pressure
-cannula), which stops in every apnoea; a respiratory belt measures effort, which continues in
-an obstructive apnoea, and the simulator has no effort channel, so it cannot tell obstructive
-from central apnoeas; we shape it into five patterns a clinician names (normal
-breathing, tachypnea, bradypnea, apnea episodes, Cheyne–Stokes-like periodic breathing) and
-pair it with a pulse-oximetry series (SpO₂) whose dips follow the missing ventilation after a
-circulation delay. Each simulated subject has its own baseline rate, depth, SpO₂, noise and
-motion artefacts, so that windows of one subject resemble each other more than windows of
-another: the reason the chapter cross-validates by subject.
+cannula), which stops in every apnoea. Beside it the simulator records **effort** on two
+belts (thorax and abdomen): effort goes on, with the two belts out of phase, while the airway
+is closed in an obstructive apnoea, and stops with the airflow in a central apnoea. We shape
+the waveform into five patterns a clinician names (normal breathing, tachypnea, bradypnea,
+obstructive apnea episodes with hypopnoeas and a few central apnoeas, Cheyne–Stokes periodic
+breathing, whose pauses are central) and pair it with a pulse-oximetry series (SpO₂) that falls
+while ventilation is missing, after a circulation delay, and recovers once breathing resumes.
+Each simulated subject has its own baseline rate, depth, SpO₂, noise and motion artefacts, so
+that windows of one subject resemble each other more than windows of another: the reason the
+chapter cross-validates by subject. Every true event is recorded with its type.
 
 No real respiration recording ships offline with the book's packages; these signals are a
 teaching stand-in, not a validated physiological model.
@@ -37,9 +39,13 @@ class SignalError(ValueError):
     """A signal that cannot be analysed as given (NaNs, flat line, implausible sampling rate)."""
 
 
+EVENT_TYPES = ("obstructive", "central", "hypopnea")
+
+
 @dataclass
 class Recording:
-    """One simulated subject: breathing at ``fs`` Hz, SpO₂ (%) at 1 Hz, and its ground truth."""
+    """One simulated subject: airflow and two effort belts at ``fs`` Hz, SpO₂ (%) at 1 Hz, and
+    its ground truth."""
 
     rsp: np.ndarray
     spo2: np.ndarray
@@ -47,18 +53,27 @@ class Recording:
     label: str
     subject: int
     params: dict
-    #: the simulator's ground truth: (start, end) in seconds of every stretch in which the
-    #: breathing envelope stays at or below 10 % of normal for at least 10 s (apnoeas, and
-    #: the central pauses of Cheyne–Stokes breathing)
+    #: the simulator's ground truth: (start, end) in seconds of every apnoea, a stretch in
+    #: which the airflow stays at or below 10 % of normal for at least 10 s (obstructive and
+    #: central apnoeas, and the central pauses of Cheyne–Stokes breathing)
     pauses: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
+    #: effort belts (a.u.), thorax and abdomen, sampled as ``rsp``
+    thorax: np.ndarray | None = None
+    abdomen: np.ndarray | None = None
+    #: every true event, a pandas DataFrame with ``start_s``, ``end_s``, ``type`` (one of
+    #: :data:`EVENT_TYPES`) and ``desaturation``: the fall of the noise-free SpO₂ (points)
+    #: that the event causes, after the circulation delay
+    events: object = None
 
 
 # ----------------------------------------------------------------------------- simulation
 
 def _ramp_envelope(t, starts, durations, floor, ramp=1.5):
-    """1 outside the pauses, ``floor`` inside, with cosine ramps of ``ramp`` seconds."""
+    """1 outside the events, ``floor`` (one value, or one per event) inside, with cosine
+    ramps of ``ramp`` seconds."""
     env = np.ones_like(t)
-    for s, d in zip(starts, durations):
+    floors = np.broadcast_to(np.asarray(floor, dtype=float), np.shape(starts))
+    for s, d, floor in zip(starts, durations, floors):
         inside = (t >= s) & (t < s + d)
         env[inside] = floor
         up = (t >= s - ramp) & (t < s)
@@ -68,37 +83,73 @@ def _ramp_envelope(t, starts, durations, floor, ramp=1.5):
     return env
 
 
-def _events(rng, duration, spacing, length):
-    """Start times and lengths of pauses: one every ``spacing`` (low, high) seconds."""
-    starts, lengths, s = [], [], rng.uniform(5, spacing[0])
+def _events(rng, duration, spacing, lengths, p):
+    """Start times, lengths and types of events: one every ``spacing`` (low, high) seconds, of
+    a type drawn from :data:`EVENT_TYPES` with probabilities ``p``, whose length is drawn from
+    ``lengths[type]`` (low, high) seconds."""
+    starts, durations, types, s = [], [], [], rng.uniform(5, spacing[0])
     while s < duration - 5:
-        d = rng.uniform(*length)
+        kind = EVENT_TYPES[rng.choice(len(EVENT_TYPES), p=p)]
+        d = rng.uniform(*lengths[kind])
         starts.append(s)
-        lengths.append(d)
+        durations.append(d)
+        types.append(kind)
         s += d + rng.uniform(*spacing)
-    return np.array(starts), np.array(lengths)
+    return np.array(starts), np.array(durations), np.array(types, dtype=object)
 
 
 def _cheyne_stokes_envelope(t, rng):
-    """Crescendo–decrescendo breathing separated by central pauses."""
+    """Crescendo–decrescendo breathing separated by central pauses; at the crest the breaths
+    are 1.5–2 times normal (hyperpnoea), which restores the saturation once per cycle."""
     period = rng.uniform(45, 90)
     pause = rng.uniform(0.2, 0.4) * period
     phase = (t + rng.uniform(0, period)) % period
     breathing = phase < period - pause
+    peak = rng.uniform(1.5, 2.0)  # hyperpnoea: the largest breaths exceed normal ones
     env = np.where(breathing, np.clip(np.sin(np.pi * phase / (period - pause)), 0, 1) ** 1.5, 0.0)
-    return np.maximum(env, 0.03), {"cycle_s": period, "pause_s": pause}
+    return np.maximum(peak * env, 0.03), {"cycle_s": period, "pause_s": pause, "peak": peak}
+
+
+def _saturation(ventilation, base, delay, gain, tau_recovery):
+    """Noise-free SpO₂ (%) once a second from the ventilation (1 = normal, 0 = none).
+
+    The ventilation deficit reaches the finger ``delay`` seconds later (the circulation time).
+    While it lasts, saturation falls at ``gain`` points per second of full deficit; while the
+    lungs are ventilated it recovers towards ``base`` with the time constant ``tau_recovery``
+    (s), scaled by the share of ventilation: no breathing, no recovery. Saturation never rises
+    above ``base`` (haemoglobin is then saturated)."""
+    deficit = np.clip(1 - ventilation, 0, 1)
+    deficit = np.concatenate([np.zeros(delay), deficit[: len(deficit) - delay]])
+    drop = np.zeros(len(deficit))
+    for i in range(1, len(deficit)):
+        d = deficit[i]
+        drop[i] = max(0.0, drop[i - 1] + gain * d - (1 - d) * drop[i - 1] / tau_recovery)
+    return base - drop
+
+
+def _belt(rng, wave, effort, drift, sign, n, t):
+    """One effort belt: the breathing rhythm times the effort envelope, with its own gain,
+    noise and baseline wander; ``sign`` is -1 where the belt moves against the other one."""
+    belt = rng.uniform(0.6, 1.2) * drift * effort * sign * wave
+    belt += rng.uniform(0.02, 0.08) * rng.standard_normal(n)
+    belt += 0.2 * np.sin(2 * np.pi * t / rng.uniform(30, 90) + rng.uniform(0, 6.3))
+    return belt + rng.uniform(-1, 1)
 
 
 def simulate_subject(label: str, subject: int = 0, *, duration: float = 600.0, seed: int = 0,
                      fs: float = RSP_RATE) -> Recording:
-    """Simulate ``duration`` seconds of breathing and SpO₂ for one subject of class ``label``.
+    """Simulate ``duration`` seconds of airflow, effort and SpO₂ for one subject of ``label``.
 
     The subject's baseline breathing rate, depth, SpO₂, noise level, circulation delay and
     artefacts are drawn from a generator seeded by ``(seed, subject)``, so a subject is the same
-    every run. Chapter 8 describes the physiology behind each class.
+    every run. The apnoea class has events every 25–60 s: obstructive apnoeas (airflow below
+    6 % of normal for 10–30 s while effort goes on, the abdominal belt moving against the
+    thoracic one), central apnoeas (airflow and effort stop) and hypopnoeas (airflow at 20–45 %
+    of normal for 15–40 s, effort goes on), with probabilities 0.55, 0.10 and 0.35. The pauses
+    of Cheyne–Stokes breathing are central. Chapter 8 describes the physiology behind each class.
     """
     import neurokit2 as nk
-    from scipy.signal import lfilter
+    import pandas as pd
 
     if label not in CLASSES:
         raise ValueError(f"simulate_subject: label must be one of {CLASSES}, got {label!r}")
@@ -108,7 +159,7 @@ def simulate_subject(label: str, subject: int = 0, *, duration: float = 600.0, s
         raise ValueError(f"simulate_subject: duration must be at least 60 s, got {duration}")
     rng = np.random.default_rng([seed, subject, CLASSES.index(label)])
     rate = {"normal": (12, 18), "tachypnea": (22, 36), "bradypnea": (6, 10),
-            "apnea": (12, 20), "cheyne-stokes": (14, 24)}[label]
+            "apnea": (12, 18), "cheyne-stokes": (12, 18)}[label]
     base_spo2 = {"normal": (95, 99), "tachypnea": (90, 96), "bradypnea": (91, 97),
                  "apnea": (94, 98), "cheyne-stokes": (93, 97)}[label]
     depth = {"tachypnea": (0.45, 0.9), "bradypnea": (0.8, 1.4)}.get(label, (0.7, 1.3))
@@ -122,13 +173,27 @@ def simulate_subject(label: str, subject: int = 0, *, duration: float = 600.0, s
     wave = (wave - wave.mean()) / (wave.std() + 1e-12)
     # slow drift of depth (posture, sleep stage) common to every class
     drift = 1 + 0.15 * np.sin(2 * np.pi * t / rng.uniform(120, 300) + rng.uniform(0, 6.3))
-    env = np.ones(n)
+    env, effort, paradox = np.ones(n), np.ones(n), np.ones(n)
+    placed = pd.DataFrame(columns=["start_s", "end_s", "type"])
     if label == "apnea":
-        starts, lengths = _events(rng, duration, spacing=(25, 60), length=(10, 30))
-        env = _ramp_envelope(t, starts, lengths, floor=rng.uniform(0.0, 0.06))
-        p.update(events=len(starts), mean_pause_s=float(lengths.mean()))
+        starts, lengths, types = _events(
+            rng, duration, spacing=(25, 60), p=(0.55, 0.10, 0.35),
+            lengths={"obstructive": (10, 30), "central": (10, 30), "hypopnea": (15, 40)})
+        hyp = types == "hypopnea"
+        floors = np.where(hyp, rng.uniform(0.2, 0.45, len(starts)),
+                          rng.uniform(0.0, 0.06, len(starts)))
+        env = _ramp_envelope(t, starts, lengths, floor=floors)
+        central = types == "central"
+        effort = _ramp_envelope(t, starts[central], lengths[central], floor=floors[central])
+        obstructive = types == "obstructive"
+        paradox = 2 * _ramp_envelope(t, starts[obstructive], lengths[obstructive], 0.0) - 1
+        placed = pd.DataFrame({"start_s": starts, "end_s": np.minimum(starts + lengths, duration),
+                               "type": types})
+        placed = placed[placed["end_s"] - placed["start_s"] >= 10]   # cut short by the end
+        p.update(events=len(starts), mean_event_s=float(lengths.mean()))
     elif label == "cheyne-stokes":
         env, extra = _cheyne_stokes_envelope(t, rng)
+        effort = env
         p.update(extra)
     rsp = p["depth"] * drift * env * wave
     # sensor noise, baseline wander and motion artefacts (bursts of large noise)
@@ -139,22 +204,51 @@ def simulate_subject(label: str, subject: int = 0, *, duration: float = 600.0, s
         burst = (t >= s) & (t < s + d)
         rsp[burst] += rng.uniform(0.5, 2.0) * rng.standard_normal(burst.sum()).cumsum() / 8
     rsp += rng.uniform(-1, 1)  # an arbitrary sensor offset
-    # SpO2: the ventilation deficit, delayed by the circulation time, drives a first-order lag
+    thorax = _belt(rng, wave, effort, drift, 1.0, n, t)
+    abdomen = _belt(rng, wave, effort, drift, paradox, n, t)
+    # SpO2: falls while ventilation is missing (after the circulation delay), recovers after
     ts = np.arange(int(duration * SPO2_RATE)) / SPO2_RATE
-    deficit = 1 - np.interp(ts, t, env)
     delay = int(rng.uniform(15, 35) * SPO2_RATE)
-    deficit = np.concatenate([np.zeros(delay), deficit[: len(ts) - delay]])
-    tau, gain = rng.uniform(12, 25), rng.uniform(0.3, 0.6)  # s, %/s of full apnea
-    drop = lfilter([gain / SPO2_RATE], [1, -(1 - 1 / (tau * SPO2_RATE))], deficit)
-    spo2 = p["spo2_base"] - drop + 0.4 * rng.standard_normal(len(ts))
+    gain, tau = rng.uniform(0.2, 0.4), rng.uniform(6, 12)  # points/s of full apnoea; s
+    clean_spo2 = _saturation(np.interp(ts, t, env), p["spo2_base"], delay, gain, tau)
+    spo2 = clean_spo2 + 0.4 * rng.standard_normal(len(ts))
     for _ in range(rng.poisson(1.0)):  # motion artefact: a brief false dip
         s = int(rng.uniform(0, len(ts) - 10))
         spo2[s: s + int(rng.uniform(3, 10))] -= rng.uniform(3, 10)
     spo2 = np.clip(np.round(spo2), 50, 100)  # oximeters report whole percent
     pauses = np.array([(a / fs, b / fs) for a, b in _runs(env <= 0.1) if b - a >= 10 * fs],
                       dtype=float).reshape(-1, 2)
+    truth = _true_events(pauses, placed, clean_spo2, delay, central_only=label != "apnea")
     return Recording(rsp=rsp, spo2=spo2, fs=fs, label=label, subject=subject, params=p,
-                     pauses=pauses)
+                     pauses=pauses, thorax=thorax, abdomen=abdomen, events=truth)
+
+
+def _true_events(pauses, placed, clean_spo2, delay, central_only):
+    """The table of true events: every apnoea of ``pauses`` with the type of the placed event
+    it lies on (central for Cheyne–Stokes pauses), every placed hypopnoea, and the fall of
+    the noise-free saturation each one causes: the largest drop from a peak to a later value
+    between its onset and its end, both shifted by the circulation delay, plus 10 s."""
+    import pandas as pd
+
+    rows = []
+    for a, b in pauses:
+        kind = "central"
+        if not central_only:
+            on = placed[(placed["start_s"] < b) & (placed["end_s"] > a)]
+            kind = on["type"].iloc[0] if len(on) else "central"
+        rows.append((a, b, kind))
+    rows += [(a, b, "hypopnea") for a, b in
+             placed.loc[placed["type"] == "hypopnea", ["start_s", "end_s"]].to_numpy(float)]
+    rows.sort()
+    desat = []
+    for a, b, _ in rows:
+        i = min(int(a) + delay, len(clean_spo2) - 1)
+        j = min(int(np.ceil(b)) + delay + 10, len(clean_spo2))
+        seg = clean_spo2[i:j]
+        desat.append(float(np.max(np.maximum.accumulate(seg) - seg)))
+    table = pd.DataFrame(rows, columns=["start_s", "end_s", "type"])
+    table["desaturation"] = desat
+    return table
 
 
 def simulate_cohort(n_per_class: int = 20, *, duration: float = 600.0, seed: int = 0,
@@ -358,12 +452,15 @@ def cohort_features(cohort, *, window_s: float = 120.0, step_s: float = 60.0,
 # ----------------------------------------------------------------------------- event scoring
 
 def breathing_envelope(signal, fs: float, *, baseline_s: float = 120.0):
-    """The breathing amplitude as a fraction of its recent baseline, once a second (chapter 8).
+    """The breathing amplitude as a fraction of its pre-event baseline, once a second (chapter 8).
 
     The signal is cleaned as in :func:`process_rsp` (``neurokit2.rsp_clean``); its amplitude
-    is the magnitude of the analytic signal (Hilbert transform), averaged over each second. The baseline is the 90th percentile of that amplitude over a centred
-    window of ``baseline_s`` seconds, a stand-in for the "pre-event baseline" of sleep
-    scoring. Returns ``(ratio, amplitude)``, two arrays of one value per second.
+    is the magnitude of the analytic signal (Hilbert transform), averaged over each second.
+    The baseline of second *i* is the 90th percentile of that amplitude over the ``baseline_s``
+    seconds *before* it (a trailing window, as the "pre-event baseline" of sleep scoring); the
+    first ``baseline_s`` seconds, which have no such past, share the baseline of the first
+    ``baseline_s`` seconds. Returns ``(ratio, amplitude)``, two arrays of one value per second.
+    Works for an effort belt as for airflow.
     """
     import neurokit2 as nk
     from scipy.ndimage import percentile_filter
@@ -378,25 +475,43 @@ def breathing_envelope(signal, fs: float, *, baseline_s: float = 120.0):
     amplitude = np.abs(hilbert(clean))
     edges = (np.arange(int(len(x) // fs) + 1) * fs).astype(int)
     per_s = np.add.reduceat(amplitude, edges[:-1]) / np.diff(edges)
-    base = percentile_filter(per_s, 90, size=int(baseline_s), mode="nearest")
+    w = min(int(baseline_s), len(per_s))
+    # window [i - w, i - 1]: the trailing window of width w ending at i - 1
+    trailing = percentile_filter(per_s, 90, size=w, mode="nearest", origin=(w - 1) // 2)
+    base = np.empty_like(per_s)
+    base[w:] = trailing[w - 1: -1]
+    base[:w] = np.percentile(per_s[:w], 90)
     return per_s / np.maximum(base, 1e-12), per_s
 
 
-def score_events(signal, spo2, fs: float, *, apnea_drop: float = 0.9,
+def score_events(signal, spo2, fs: float, *, effort=None, apnea_drop: float = 0.9,
                  hypopnea_drop: float = 0.3, desaturation: float = 3.0,
-                 min_duration_s: float = 10.0, baseline_s: float = 120.0):
+                 min_duration_s: float = 10.0, baseline_s: float = 120.0,
+                 central_effort: float = 0.3):
     """Score apnoeas and hypopnoeas the way a sleep laboratory does (chapter 8).
 
-    An **apnoea** is a drop of the breathing amplitude by at least ``apnea_drop`` (90 %) of
-    its baseline lasting at least ``min_duration_s`` (10 s); a **hypopnoea** is a drop of at
-    least ``hypopnea_drop`` (30 %) for at least 10 s that is followed, within 40 s of its end
-    (the circulation delay), by a fall of SpO₂ of at least ``desaturation`` (3) points below
-    its value just before the event (the AASM 2012 rule, Berry et al.). The rule's other
-    branch, a hypopnoea ended by an arousal, needs EEG and is not applied. ``spo2`` is sampled at
-    1 Hz. Returns a pandas DataFrame with one row per event: ``start_s``, ``end_s``, ``kind``
-    (``"apnea"`` or ``"hypopnea"``) and ``desaturation`` (points).
+    ``signal`` is airflow (at ``fs`` Hz), ``spo2`` one value per second. An **apnoea** is a
+    drop of the airflow amplitude by at least ``apnea_drop`` (90 %) of its pre-event baseline
+    (:func:`breathing_envelope`) lasting at least ``min_duration_s`` (10 s); a **hypopnoea** is
+    a drop of at least ``hypopnea_drop`` (30 %) for at least 10 s with a fall of SpO₂ of at
+    least ``desaturation`` points (3, the AASM rule; 4 for the older rule CMS still uses).
+    The fall is the largest drop from a peak to a later value of the SpO₂ series (smoothed by a
+    5-s running median, so that one noisy high reading does not inflate it) between 10 s after
+    the event's onset and 40 s after its end: the circulation delay puts the event's own dip
+    there, and a fall that is already under way at the onset belongs to the previous event.
+    The rule's other branch, a hypopnoea ended by an arousal, needs EEG and is not applied.
+
+    ``effort``: optional effort belts (one array, or a sequence such as ``(thorax, abdomen)``,
+    sampled as ``signal``). An apnoea is then **central** when the effort amplitude of every
+    belt stays below ``central_effort`` (0.3) of its own baseline over the apnoea (the median
+    over its seconds), else **obstructive**; mixed apnoeas (central, then obstructed) are not
+    told apart. Returns a pandas DataFrame with one row per event: ``start_s``, ``end_s``,
+    ``kind`` (``"apnea"`` or ``"hypopnea"``), ``desaturation`` (points), ``type``
+    (``"obstructive"``, ``"central"``, ``"hypopnea"``, or ``"apnea"`` without effort) and
+    ``effort`` (the effort ratio of an apnoea, NaN otherwise).
     """
     import pandas as pd
+    from scipy.ndimage import median_filter
 
     s = validate_spo2(spo2)
     if not 0 < hypopnea_drop < apnea_drop < 1:
@@ -404,26 +519,44 @@ def score_events(signal, spo2, fs: float, *, apnea_drop: float = 0.9,
                          f"{hypopnea_drop} and {apnea_drop}")
     if min_duration_s <= 0:
         raise ValueError(f"score_events: min_duration_s must be positive, got {min_duration_s}")
+    if desaturation <= 0:
+        raise ValueError(f"score_events: desaturation must be positive (points), got "
+                         f"{desaturation}")
     ratio, _ = breathing_envelope(signal, fs, baseline_s=baseline_s)
     if abs(len(s) - len(ratio)) > 2:
         raise ValueError(f"score_events: spo2 must hold one value per second of the breathing "
                          f"signal ({len(ratio)}), got {len(s)}")
+    belts = []
+    if effort is not None:
+        belts = [effort] if np.ndim(effort[0]) == 0 else list(effort)
+        for k, belt in enumerate(belts):
+            if len(belt) != len(signal):
+                raise ValueError(f"score_events: effort belt {k} must have as many samples as "
+                                 f"the airflow signal ({len(signal)}), got {len(belt)}")
+        belts = [breathing_envelope(belt, fs, baseline_s=baseline_s)[0] for belt in belts]
+    smooth = median_filter(s, size=5, mode="nearest")
+    columns = ["start_s", "end_s", "kind", "desaturation", "type", "effort"]
     rows = []
     for a, b in _runs(ratio <= 1 - hypopnea_drop):
         if b - a < min_duration_s:
             continue
-        pre = s[max(0, a - 10): a + 1].max() if a < len(s) else s[-1]
-        after = s[min(a, len(s) - 1): min(len(s), b + 40)]
-        desat = float(pre - after.min())
-        deep = _runs(ratio[a:b] <= 1 - apnea_drop)
-        if any(y - x >= min_duration_s for x, y in deep):
-            kind = "apnea"
+        seg = smooth[min(a + 10, len(s) - 1): min(len(s), b + 40)]
+        desat = float(np.max(np.maximum.accumulate(seg) - seg))   # a peak, then a lower value
+        deep = [(a + x, a + y) for x, y in _runs(ratio[a:b] <= 1 - apnea_drop)
+                if y - x >= min_duration_s]
+        if deep:
+            kind, kind_type, level = "apnea", "apnea", np.nan
+            if belts:
+                x, y = deep[0][0], deep[-1][1]
+                level = float(max(np.median(e[x:y]) for e in belts))
+                kind_type = "central" if level < central_effort else "obstructive"
         elif desat >= desaturation:
-            kind = "hypopnea"
+            kind, kind_type, level = "hypopnea", "hypopnea", np.nan
         else:
             continue
-        rows.append({"start_s": float(a), "end_s": float(b), "kind": kind, "desaturation": desat})
-    return pd.DataFrame(rows, columns=["start_s", "end_s", "kind", "desaturation"])
+        rows.append({"start_s": float(a), "end_s": float(b), "kind": kind,
+                     "desaturation": desat, "type": kind_type, "effort": level})
+    return pd.DataFrame(rows, columns=columns)
 
 
 def desaturations(spo2, *, drop: float = 3.0, baseline_s: float = 120.0,
@@ -464,6 +597,41 @@ def sleep_indices(rec: Recording, events=None) -> dict:
             "hypopneas": int((events["kind"] == "hypopnea").sum()),
             "ODI3": len(desaturations(rec.spo2)) / hours,
             "T90": 100 * time_below(rec.spo2, 90.0) / (len(rec.spo2) / SPO2_RATE)}
+
+
+EVENT_FEATURES = ("rei", "odi3", "t90", "central_frac", "cycle_s")
+
+
+def event_window_features(events, desats, spo2, start_s: float, length_s: float) -> dict:
+    """Sleep-scoring features of one window ``[start_s, start_s + length_s)`` (chapter 8).
+
+    ``events`` comes from :func:`score_events` (with effort, so that apnoeas carry a type),
+    ``desats`` from :func:`desaturations`, ``spo2`` is sampled at 1 Hz. An event belongs to
+    the window in which it starts. Returns ``rei`` and ``odi3`` (events and desaturations per
+    hour of the window), ``t90`` (% of the window below 90 % SpO₂), ``central_frac`` (the share
+    of the window's apnoeas that are central; 0 without apnoeas) and ``cycle_s`` (the median
+    time from one event's onset to the next one's; ``length_s`` when fewer than two events
+    start in the window, as "no cycle seen").
+    """
+    if length_s <= 0:
+        raise ValueError(f"event_window_features: length_s must be positive, got {length_s}")
+    missing = {"start_s", "type"} - set(getattr(events, "columns", ()))
+    if missing:
+        raise ValueError(f"event_window_features: events must be a table from score_events "
+                         f"with columns start_s and type; missing {sorted(missing)}")
+    end = start_s + length_s
+    ev = events[(events["start_s"] >= start_s) & (events["start_s"] < end)]
+    d = np.asarray(desats, dtype=float).reshape(-1, 2)
+    s = np.asarray(spo2, dtype=float)[int(start_s * SPO2_RATE): int(end * SPO2_RATE)]
+    apnoeas = ev[ev["type"].isin(["obstructive", "central", "apnea"])]
+    onsets = np.sort(ev["start_s"].to_numpy(float))
+    return {
+        "rei": len(ev) / (length_s / 3600),
+        "odi3": int(((d[:, 0] >= start_s) & (d[:, 0] < end)).sum()) / (length_s / 3600),
+        "t90": 100 * float((s < 90).mean()) if len(s) else 0.0,
+        "central_frac": float((apnoeas["type"] == "central").mean()) if len(apnoeas) else 0.0,
+        "cycle_s": float(np.median(np.diff(onsets))) if len(onsets) > 1 else float(length_s),
+    }
 
 
 def events_found(true_events, scored_events) -> np.ndarray:

@@ -121,6 +121,32 @@ def test_checks_accept_right_and_reject_wrong_answers(capsys):
     assert not check("ch08-time-below", wrong)
     assert not check("ch08-time-below", 3.0)
     assert check("ch08-class-weights", [4708 / 2428, 4708 / 6988])
+
+    def longest(mask):
+        best = run = 0
+        for m in mask:
+            run = run + 1 if m else 0
+            best = max(best, run)
+        return best
+
+    def score_rule(ratio, desaturation, effort):
+        if longest(np.asarray(ratio) <= 0.1) >= 10:
+            return "obstructive apnea" if effort else "central apnea"
+        if longest(np.asarray(ratio) <= 0.7) >= 10 and desaturation >= 3:
+            return "hypopnea"
+        return "none"
+
+    def not_consecutive(ratio, desaturation, effort):   # counts seconds, not a run
+        if (np.asarray(ratio) <= 0.1).sum() >= 10:
+            return "obstructive apnea" if effort else "central apnea"
+        if (np.asarray(ratio) <= 0.7).sum() >= 10 and desaturation >= 3:
+            return "hypopnea"
+        return "none"
+
+    assert check("ch08-score-rule", score_rule)
+    assert not check("ch08-score-rule", not_consecutive)
+    assert not check("ch08-score-rule", lambda r, d, e: "none")
+    assert not check("ch08-score-rule", "hypopnea")
     assert not check("ch08-class-weights", [0.674, 1.939])
     assert not check("ch08-class-weights", [1.0, 1.0, 1.0])
     assert "ratio" in (check("ch08-class-weights", [2 * 1.939, 2 * 0.674]) or capsys.readouterr().out)
@@ -138,7 +164,9 @@ def test_score_events_finds_the_simulated_pauses_and_nothing_in_normal_breathing
     for label, subject in (("apnea", 4), ("cheyne-stokes", 5)):
         rec = signals.simulate_subject(label, subject, duration=300, seed=2)
         events = signals.score_events(rec.rsp, rec.spo2, rec.fs)
-        assert list(events.columns) == ["start_s", "end_s", "kind", "desaturation"]
+        assert list(events.columns) == ["start_s", "end_s", "kind", "desaturation", "type",
+                                        "effort"]
+        assert set(events["type"]) <= {"apnea", "hypopnea"}   # no effort given: no typing
         found = signals.events_found(rec.pauses, events[["start_s", "end_s"]].to_numpy())
         assert found.mean() >= 0.75, (label, found)
         assert (events["end_s"] - events["start_s"] >= 10).all()
@@ -207,3 +235,88 @@ def test_event_agreement_counts_recall_and_precision_numerators():
     assert signals.event_agreement(true, np.zeros((0, 2))) == {"true": 3, "found": 0,
                                                                "scored": 0, "correct": 0}
     assert signals.event_agreement([], scored)["correct"] == 0
+
+
+# --- effort, event types, event features ----------------------------------------------------
+def test_simulator_records_typed_events_and_effort():
+    rec = signals.simulate_subject("apnea", 3, duration=600, seed=1)
+    assert rec.thorax.shape == rec.abdomen.shape == rec.rsp.shape
+    ev = rec.events
+    assert list(ev.columns) == ["start_s", "end_s", "type", "desaturation"]
+    assert set(ev["type"]) <= set(signals.EVENT_TYPES) and len(ev) >= 5
+    assert (ev["end_s"] - ev["start_s"] >= 10).all() and (ev["end_s"] <= 600).all()
+    apnoeas = ev[ev["type"] != "hypopnea"][["start_s", "end_s"]].to_numpy()
+    assert np.allclose(apnoeas, rec.pauses)          # the pauses are the apnoeas
+    cs = signals.simulate_subject("cheyne-stokes", 4, duration=600, seed=1)
+    assert (cs.events["type"] == "central").all() and len(cs.events) == len(cs.pauses)
+    # Cheyne-Stokes: saturation falls and recovers once per cycle (no slow drift downwards)
+    assert cs.spo2[-120:].max() >= cs.params["spo2_base"] - 2
+    normal = signals.simulate_subject("normal", 4, duration=300, seed=1)
+    assert len(normal.events) == 0
+
+
+def test_effort_types_the_apnoeas():
+    rec = signals.simulate_subject("apnea", 3, duration=600, seed=1)   # obstructive and central
+    ev = signals.score_events(rec.rsp, rec.spo2, rec.fs, effort=(rec.thorax, rec.abdomen))
+    apnoeas = ev[ev["kind"] == "apnea"]
+    assert set(apnoeas["type"]) == {"obstructive", "central"}
+    for e in apnoeas.itertuples():
+        truth = rec.events[(rec.events["start_s"] < e.end_s) & (rec.events["end_s"] > e.start_s)]
+        assert truth["type"].iloc[0] == e.type
+    assert apnoeas.loc[apnoeas["type"] == "central", "effort"].max() < 0.3
+    one = signals.score_events(rec.rsp, rec.spo2, rec.fs, effort=rec.thorax)   # one belt
+    assert set(one.loc[one["kind"] == "apnea", "type"]) <= {"obstructive", "central"}
+    with pytest.raises(ValueError, match="effort belt 1"):
+        signals.score_events(rec.rsp, rec.spo2, rec.fs, effort=(rec.thorax, rec.abdomen[:-5]))
+    with pytest.raises(ValueError, match="desaturation"):
+        signals.score_events(rec.rsp, rec.spo2, rec.fs, desaturation=0)
+
+
+def test_stricter_desaturation_rule_scores_a_subset():
+    rec = signals.simulate_subject("apnea", 7, duration=600, seed=0)
+    h3 = signals.score_events(rec.rsp, rec.spo2, rec.fs)
+    h4 = signals.score_events(rec.rsp, rec.spo2, rec.fs, desaturation=4.0)
+    k3 = set(h3.loc[h3["kind"] == "hypopnea", "start_s"])
+    k4 = set(h4.loc[h4["kind"] == "hypopnea", "start_s"])
+    assert k4 <= k3
+    assert (h3.loc[h3["kind"] == "hypopnea", "desaturation"] >= 3).all()
+
+
+def test_desaturation_of_the_previous_event_is_not_credited():
+    rec = signals.simulate_subject("normal", 1, duration=300, seed=0)
+    rsp = rec.rsp.copy()
+    t = np.arange(len(rsp)) / rec.fs
+    dip = (t >= 100) & (t < 130)
+    rsp[dip] = rsp[~dip].mean() + 0.5 * (rsp[dip] - rsp[~dip].mean())   # a 50 % drop, 30 s
+    s = np.full(300, 97.0)
+    s[95:108] = 92.0          # a dip already under way at the onset, over 10 s after it
+    assert not signals.score_events(rsp, s, rec.fs)["start_s"].between(90, 140).any()
+    s[95:108] = 97.0
+    s[115] = 99.0             # one high reading does not inflate the fall:
+    s[125:160] = 95.0         # a fall of 2 points, below the rule
+    assert not signals.score_events(rsp, s, rec.fs)["start_s"].between(90, 140).any()
+    s[125:160] = 94.0         # 3 points: a hypopnoea
+    ev = signals.score_events(rsp, s, rec.fs)
+    assert (ev.loc[ev["start_s"].between(90, 140), "kind"] == "hypopnea").sum() == 1
+
+
+def test_event_window_features():
+    import pandas as pd
+
+    events = pd.DataFrame({"start_s": [10.0, 70.0, 130.0, 200.0], "end_s": [25.0, 85.0, 145.0, 215.0],
+                           "type": ["obstructive", "central", "hypopnea", "central"]})
+    desats = np.array([[40.0, 55.0], [100.0, 115.0]])
+    spo2 = np.full(240, 95.0)
+    spo2[30:60] = 88.0
+    f = signals.event_window_features(events, desats, spo2, 0.0, 120.0)
+    assert set(f) == set(signals.EVENT_FEATURES)
+    assert f["rei"] == 60.0 and f["odi3"] == 60.0 and f["t90"] == 25.0
+    assert f["central_frac"] == 0.5 and f["cycle_s"] == 60.0
+    g = signals.event_window_features(events, desats, spo2, 120.0, 120.0)
+    assert g["central_frac"] == 1.0 and g["cycle_s"] == 70.0 and g["t90"] == 0.0
+    empty = signals.event_window_features(events.iloc[:0], np.zeros((0, 2)), spo2, 0.0, 120.0)
+    assert empty["rei"] == 0 and empty["central_frac"] == 0 and empty["cycle_s"] == 120.0
+    with pytest.raises(ValueError, match="length_s"):
+        signals.event_window_features(events, desats, spo2, 0.0, 0.0)
+    with pytest.raises(ValueError, match="type"):
+        signals.event_window_features(events[["start_s"]], desats, spo2, 0.0, 120.0)

@@ -40,3 +40,35 @@ def _class_weights(answer):
     if w[0] < w[1]:
         return "the rarer class (normal) should get the larger weight"
     return "use n / (k · n_c) with the training split's class counts"
+
+
+@exercise_check("ch08-score-rule")
+def _score_rule(answer):
+    """``answer(ratio, desaturation, effort)`` classifies one candidate event by the AASM rules
+    of chapter 8: "obstructive apnea", "central apnea", "hypopnea" or "none"."""
+    if not callable(answer):
+        return "expected a function score_rule(ratio, desaturation, effort)"
+    low, half, normal = 0.05, 0.5, 0.95
+    cases = [
+        ([low] * 12, 0.0, True, "obstructive apnea", "12 s at 5 % of baseline, effort going on"),
+        ([low] * 12, 0.0, False, "central apnea", "12 s at 5 % of baseline, no effort"),
+        ([low] * 12, 5.0, True, "obstructive apnea",
+         "an apnoea with a desaturation (an apnoea takes precedence over a hypopnoea)"),
+        ([low] * 9 + [half] * 3, 4.0, True, "hypopnea",
+         "9 s below 10 % then 3 s at 50 %: too short for an apnoea, long enough for a hypopnoea"),
+        ([low] * 9 + [half] * 3, 2.0, True, "none",
+         "a 12-s drop with a 2-point desaturation (a hypopnoea needs 3 points)"),
+        ([half] * 15, 3.0, True, "hypopnea", "15 s at 50 % with a fall of exactly 3 points"),
+        ([half] * 15, 2.9, True, "none", "15 s at 50 % with a fall of 2.9 points"),
+        ([0.8] * 20, 6.0, True, "none", "20 s at 80 % of baseline (a 20 % drop is too small)"),
+        ([half] * 8 + [normal] + [half] * 8, 5.0, True, "none",
+         "two 8-s drops split by a normal breath (the 10 s must be consecutive)"),
+        ([low] * 6 + [normal] + [low] * 6, 0.0, False, "none",
+         "two 6-s pauses split by a normal breath, no desaturation"),
+        ([normal] * 30, 0.0, True, "none", "normal breathing"),
+    ]
+    for ratio, desat, effort, want, what in cases:
+        got = answer(np.array(ratio, dtype=float), desat, effort)
+        if got != want:
+            return f"wrong answer for {what}: expected {want!r}, got {got!r}"
+    return None
