@@ -10,7 +10,7 @@ from importlib import import_module
 __version__ = "0.1.0"
 
 _SUBMODULES = {
-    "colab", "config", "data", "distributed", "explain", "features", "files", "grading", "interactive",
+    "colab", "conformal", "config", "data", "distributed", "explain", "features", "files", "grading", "interactive",
     "metrics", "models", "segmentation",
     "progress", "results", "signals", "teach", "train", "viz",
 }

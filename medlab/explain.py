@@ -2,11 +2,11 @@
 
 - where an explanation points: :func:`pointing_game`, :func:`top_point`, :func:`energy_in_mask`;
 - LIME on images: :func:`lime_weight_map`, :func:`quiet_lime`;
+- faithfulness and sanity checks: :func:`deletion_insertion`, :func:`randomised_copy`;
 - calibration: :func:`softmax`, :func:`fit_temperature`, :func:`reliability_diagram`;
 - uncertainty: :func:`mc_dropout_predict`, :func:`predictive_entropy`,
   :func:`mutual_information`, :func:`coverage_accuracy`, :func:`tta_segment`;
-- conformal prediction: :func:`conformal_threshold` (also per class, "Mondrian"),
-  :func:`conformal_sets`, :func:`conformal_coverage_law`, :func:`conformal_cases_needed`.
+- conformal prediction is in :mod:`medlab.conformal`.
 
 NumPy arrays and torch models in, NumPy arrays out. Chapter 11 explains every function.
 """
@@ -137,6 +137,94 @@ def lime_weight_map(explanation, label: int) -> np.ndarray:
     for segment, weight in explanation.local_exp[label]:
         weights[segment] = weight
     return weights[segments]
+
+
+# --- is an explanation faithful, does it depend on the model? --------------------------------
+
+def deletion_insertion(predict, images, saliency, classes, *, n_steps: int = 16, fill=None,
+                       seed: int = 0, batch_size: int = 2048):
+    """Deletion and insertion curves (Petsiuk et al. 2018, "RISE") of saliency maps.
+
+    Pixels are ranked by ``saliency`` (largest first; ties in random order, drawn from
+    ``seed``, so a constant map is a random ordering). *Deletion* replaces the top fraction
+    ``f`` of the pixels by ``fill``; *insertion* starts from an image filled with ``fill``
+    and puts the top fraction back. ``predict`` maps an (m, H, W) float array to (m, k)
+    class probabilities; the curves are the probability of ``classes[i]`` at the fractions
+    ``f = 0, 1/n_steps, …, 1``. ``fill``: one number, one per image, or ``None`` for each
+    image's mean. Returns ``(fractions, deletion, insertion)``, the curves as (n, n_steps + 1)
+    arrays; the area under a curve is ``np.trapezoid(curve, fractions, axis=1)`` (deletion:
+    lower is better, insertion: higher is better). Chapter 11.
+    """
+    images = np.asarray(images, dtype=float)
+    saliency = np.asarray(saliency, dtype=float)
+    if images.ndim != 3 or saliency.shape != images.shape:
+        raise ValueError(f"deletion_insertion: images {images.shape} and saliency "
+                         f"{saliency.shape} must both be (n, H, W)")
+    if not np.isfinite(saliency).all():
+        raise ValueError("deletion_insertion: saliency holds NaN or infinite values")
+    n, h, w = images.shape
+    classes = np.asarray(classes)
+    if classes.shape != (n,) or not np.issubdtype(classes.dtype, np.integer):
+        raise ValueError(f"deletion_insertion: classes must be ({n},) integers, "
+                         f"got {classes.shape} {classes.dtype}")
+    if n_steps < 1:
+        raise ValueError(f"deletion_insertion: n_steps must be >= 1, got {n_steps}")
+    fill = images.mean(axis=(1, 2)) if fill is None else np.broadcast_to(
+        np.asarray(fill, dtype=float), (n,))
+    rng = np.random.default_rng(seed)
+    fractions = np.linspace(0.0, 1.0, n_steps + 1)
+    counts = np.round(fractions * h * w).astype(int)
+    variants = np.empty((n, 2, n_steps + 1, h * w))
+    for i in range(n):
+        flat = saliency[i].ravel()
+        order = np.lexsort((rng.random(h * w), -flat))      # largest first, ties at random
+        rank = np.empty(h * w, dtype=int)
+        rank[order] = np.arange(h * w)
+        top = rank[None, :] < counts[:, None]               # (steps, HW): pixel among the top f
+        x = images[i].ravel()[None, :]
+        variants[i, 0] = np.where(top, fill[i], x)           # deletion
+        variants[i, 1] = np.where(top, x, fill[i])           # insertion
+    flat_variants = variants.reshape(-1, h, w)
+    probs = np.concatenate([np.asarray(predict(flat_variants[s:s + batch_size]), dtype=float)
+                            for s in range(0, len(flat_variants), batch_size)])
+    if probs.ndim != 2 or len(probs) != len(flat_variants):
+        raise ValueError(f"deletion_insertion: predict must return (m, k) probabilities for "
+                         f"m images, got shape {probs.shape}")
+    probs = probs.reshape(n, 2, n_steps + 1, -1)
+    p = probs[np.arange(n), :, :, classes]                   # (n, 2, steps)
+    return fractions, p[:, 0], p[:, 1]
+
+
+def randomised_copy(model, layers, *, seed: int = 0):
+    """A copy of a torch ``model`` whose named submodules ``layers`` (names as in
+    ``model.named_modules()``, e.g. ``"14"`` or ``"8"``) are re-initialised, with their
+    children, by ``reset_parameters`` under ``torch.manual_seed(seed)``; the original is left
+    as it was. Re-initialising from the output layer down, one layer more each time, is the
+    *cascading* randomisation of Adebayo et al. (2018). Returns the copy in eval mode.
+    Chapter 11.
+    """
+    import copy
+
+    import torch
+
+    named = dict(model.named_modules())
+    unknown = [name for name in layers if name not in named]
+    if unknown:
+        raise ValueError(f"randomised_copy: no submodule named {unknown}; the model has "
+                         f"{[k for k in named if k][:20]}")
+    torch.manual_seed(seed)
+    copy_ = copy.deepcopy(model)
+    copied = dict(copy_.named_modules())
+    reset = 0
+    for name in layers:
+        for module in copied[name].modules():
+            if hasattr(module, "reset_parameters"):
+                module.reset_parameters()
+                reset += 1
+    if layers and not reset:
+        raise ValueError(f"randomised_copy: the layers {list(layers)} have no parameters to "
+                         "re-initialise")
+    return copy_.eval()
 
 
 # --- calibration ------------------------------------------------------------------------------
@@ -315,104 +403,6 @@ def coverage_accuracy(correct, uncertainty, coverages=None):
     running = np.cumsum(correct[order]) / np.arange(1, len(order) + 1)
     keep = np.ceil(coverages * len(order) - 1e-9).astype(int)
     return coverages, running[keep - 1]
-
-
-# --- conformal prediction ---------------------------------------------------------------------
-
-def conformal_threshold(cal_probs, cal_labels, alpha: float, *, by_class: bool = False):
-    """Split conformal prediction (Vovk et al. 2005; Angelopoulos and Bates 2023): the
-    threshold q on the score 1 - p(true class) from a calibration set.
-
-    q is the k-th smallest calibration score, k = ceil((n+1)(1-alpha)) (the ceil((n+1)(1-alpha))/n
-    empirical quantile); a new case's set then holds every class with 1 - p <= q and contains
-    the true class with probability at least 1 - alpha, averaged over calibration sets, if the
-    cases are exchangeable. Chapter 11.
-
-    ``by_class=True`` gives class-conditional ("Mondrian") conformal prediction: one threshold
-    per class, each from the calibration cases of that class only, returned as an array of
-    length k; the coverage then holds within every class. A class with fewer than
-    ``ceil(1/alpha) - 1`` calibration cases gets the threshold ``inf`` (always in the set).
-    """
-    probs = _as_probs(cal_probs, "cal_probs")
-    labels = _as_labels(cal_labels, len(probs), probs.shape[1], "cal_labels")
-    if not 0 < alpha < 1:
-        raise ValueError(f"conformal_threshold: alpha must be in (0, 1), got {alpha}")
-    if by_class:
-        out = np.full(probs.shape[1], np.inf)
-        for c in range(probs.shape[1]):
-            scores = np.sort(1.0 - probs[labels == c, c])
-            k = int(np.ceil((len(scores) + 1) * (1 - alpha) - 1e-9))
-            if k <= len(scores):
-                out[c] = scores[k - 1]
-        return out
-    n = len(labels)
-    k = int(np.ceil((n + 1) * (1 - alpha) - 1e-9))
-    if k > n:
-        raise ValueError(f"conformal_threshold: {n} calibration cases are too few for "
-                         f"alpha={alpha}; need at least {int(np.ceil(1 / alpha)) - 1}")
-    scores = 1.0 - probs[np.arange(n), labels]
-    return float(np.sort(scores)[k - 1])
-
-
-def conformal_sets(probs, threshold) -> np.ndarray:
-    """Prediction sets: an (n, k) boolean array, True where 1 - p <= ``threshold`` (a number,
-    or one threshold per class from ``conformal_threshold(..., by_class=True)``)."""
-    probs = _as_probs(probs)
-    q = np.asarray(threshold, dtype=float)
-    if q.ndim > 1 or (q.ndim == 1 and len(q) != probs.shape[1]):
-        raise ValueError(f"conformal_sets: threshold must be a number or one per class "
-                         f"({probs.shape[1]}), got shape {q.shape}")
-    return (1.0 - probs) <= q + 1e-12
-
-
-def conformal_coverage_law(n: int, alpha: float) -> dict:
-    """The distribution of split-conformal coverage over calibration sets (chapter 11).
-
-    Given a calibration set of ``n`` exchangeable cases with continuous scores, the coverage
-    of the next case is Beta(k, n + 1 - k) with k = ceil((n + 1)(1 - alpha)) (Vovk 2012;
-    Angelopoulos and Bates 2023, section 3.2). Returns k, its mean k / (n + 1), standard
-    deviation, and its 2.5, 5, 95 and 97.5 % quantiles.
-    """
-    from scipy.stats import beta
-
-    if int(n) != n or n < 1:
-        raise ValueError(f"conformal_coverage_law: n must be a positive whole number, got {n}")
-    if not 0 < alpha < 1:
-        raise ValueError(f"conformal_coverage_law: alpha must be in (0, 1), got {alpha}")
-    n = int(n)
-    k = int(np.ceil((n + 1) * (1 - alpha) - 1e-9))
-    if k > n:
-        raise ValueError(f"conformal_coverage_law: n={n} is too small for alpha={alpha}")
-    law = beta(k, n + 1 - k)
-    q = law.ppf([0.025, 0.05, 0.95, 0.975])
-    return {"k": k, "mean": k / (n + 1), "sd": float(law.std()), "q2.5": float(q[0]),
-            "q5": float(q[1]), "q95": float(q[2]), "q97.5": float(q[3])}
-
-
-def conformal_cases_needed(alpha: float, half_width: float = 0.01, level: float = 0.95) -> int:
-    """The smallest calibration set whose coverage lies within ``half_width`` of its mean
-    with probability ``level`` (central interval of the Beta law; chapter 11)."""
-    if not 0 < half_width < 0.5 or not 0 < level < 1:
-        raise ValueError(f"conformal_cases_needed: need 0 < half_width < 0.5 and "
-                         f"0 < level < 1, got {half_width} and {level}")
-    tail = (1 - level) / 2
-    from scipy.stats import beta
-
-    def wide(n):
-        k = int(np.ceil((n + 1) * (1 - alpha) - 1e-9))
-        if k > n:
-            return True
-        lo, hi = beta(k, n + 1 - k).ppf([tail, 1 - tail])
-        return (hi - lo) / 2 > half_width
-
-    hi = 16
-    while wide(hi):
-        hi *= 2
-    lo = hi // 2
-    while hi - lo > 1:           # the half-width shrinks (nearly) monotonically with n
-        mid = (lo + hi) // 2
-        lo, hi = (mid, hi) if wide(mid) else (lo, mid)
-    return hi
 
 
 # --- segmentation uncertainty by test-time augmentation --------------------------------------

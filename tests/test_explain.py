@@ -51,6 +51,71 @@ def test_energy_in_mask():
         explain.energy_in_mask(sal, masks[:, :3])
 
 
+# --- deletion and insertion, randomised copies ------------------------------------------------
+def _mean_pixel_model(images):
+    p1 = np.clip(np.asarray(images).mean(axis=(1, 2)), 0, 1)   # P(class 1) = mean pixel value
+    return np.stack([1 - p1, p1], axis=1)
+
+
+def test_deletion_insertion_exact_curves():
+    image = np.array([[[1.0, 1.0], [0.0, 0.0]]])
+    f, d, ins = explain.deletion_insertion(_mean_pixel_model, image, image, [1], n_steps=4, fill=0.0)
+    assert np.allclose(f, [0, 0.25, 0.5, 0.75, 1])
+    assert np.allclose(d, [[0.5, 0.25, 0, 0, 0]])             # the bright pixels go first
+    assert np.allclose(ins, [[0, 0.25, 0.5, 0.5, 0.5]])
+    _, d_rev, ins_rev = explain.deletion_insertion(_mean_pixel_model, image, -image, [1],
+                                                   n_steps=4, fill=0.0)
+    assert np.allclose(d_rev, [[0.5, 0.5, 0.5, 0.25, 0]])     # the worst ordering
+    assert np.trapezoid(d, f) < np.trapezoid(d_rev, f)
+    assert np.trapezoid(ins, f) > np.trapezoid(ins_rev, f)
+    # default fill: each image's mean, so the fully deleted image is flat at that mean
+    _, d_mean, _ = explain.deletion_insertion(_mean_pixel_model, image, image, [1], n_steps=2)
+    assert np.isclose(d_mean[0, -1], 0.5)
+
+
+def test_deletion_insertion_ties_are_random_but_seeded():
+    rng = np.random.default_rng(0)
+    images = rng.random((3, 4, 4))
+    flat = np.zeros((3, 4, 4))
+    a = explain.deletion_insertion(_mean_pixel_model, images, flat, [1, 0, 1], seed=3)
+    b = explain.deletion_insertion(_mean_pixel_model, images, flat, [1, 0, 1], seed=3)
+    c = explain.deletion_insertion(_mean_pixel_model, images, flat, [1, 0, 1], seed=4)
+    assert all(np.array_equal(u, v) for u, v in zip(a, b))
+    assert not np.allclose(a[1], c[1])
+
+
+def test_deletion_insertion_errors():
+    x = np.zeros((2, 3, 3))
+    with pytest.raises(ValueError, match="both be"):
+        explain.deletion_insertion(_mean_pixel_model, x, x[:, :2], [0, 1])
+    with pytest.raises(ValueError, match="NaN"):
+        explain.deletion_insertion(_mean_pixel_model, x, np.full_like(x, np.nan), [0, 1])
+    with pytest.raises(ValueError, match="classes"):
+        explain.deletion_insertion(_mean_pixel_model, x, x, [0])
+    with pytest.raises(ValueError, match="n_steps"):
+        explain.deletion_insertion(_mean_pixel_model, x, x, [0, 1], n_steps=0)
+    with pytest.raises(ValueError, match="predict"):
+        explain.deletion_insertion(lambda im: np.zeros(len(im)), x, x, [0, 1])
+
+
+def test_randomised_copy_resets_only_the_named_layers():
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.ReLU(), torch.nn.Linear(3, 2))
+    before = [p.detach().clone() for p in model.parameters()]
+    copy_ = explain.randomised_copy(model, ["2"], seed=1)
+    assert all(torch.equal(p, q) for p, q in zip(before, model.parameters()))  # original kept
+    assert torch.equal(copy_[0].weight, model[0].weight)
+    assert not torch.equal(copy_[2].weight, model[2].weight)
+    again = explain.randomised_copy(model, ["2"], seed=1)
+    assert torch.equal(again[2].weight, copy_[2].weight)                        # seeded
+    assert not copy_.training
+    with pytest.raises(ValueError, match="no submodule"):
+        explain.randomised_copy(model, ["7"])
+    with pytest.raises(ValueError, match="no parameters"):
+        explain.randomised_copy(model, ["1"])
+
+
 # --- calibration ------------------------------------------------------------------------------
 def test_softmax_rows_sum_to_one_and_temperature_softens():
     z = np.array([[2.0, 0.0], [0.0, 5.0]])
@@ -158,35 +223,6 @@ def test_mc_dropout_predict_samples_vary_and_batchnorm_stays_frozen():
         explain.mc_dropout_predict(torch.nn.Linear(4, 2), x)
 
 
-# --- conformal --------------------------------------------------------------------------------
-def test_conformal_threshold_is_the_kth_smallest_score():
-    probs = np.column_stack([np.linspace(0.05, 0.95, 19), 1 - np.linspace(0.05, 0.95, 19)])
-    labels = np.zeros(19, dtype=int)
-    scores = np.sort(1 - probs[:, 0])
-    q = explain.conformal_threshold(probs, labels, 0.1)
-    assert q == scores[int(np.ceil(20 * 0.9)) - 1]     # the 18th of 19
-
-
-def test_conformal_coverage_holds_on_exchangeable_data():
-    rng = np.random.default_rng(0)
-    p = rng.dirichlet([1, 1, 1], size=4000)
-    y = (rng.random(4000)[:, None] > np.cumsum(p, axis=1)).sum(1)
-    q = explain.conformal_threshold(p[:2000], y[:2000], 0.1)
-    sets = explain.conformal_sets(p[2000:], q)
-    coverage = sets[np.arange(2000), y[2000:]].mean()
-    assert 0.88 <= coverage <= 0.93
-
-
-def test_conformal_errors():
-    p = np.array([[0.5, 0.5]] * 5)
-    with pytest.raises(ValueError, match="too few"):
-        explain.conformal_threshold(p, np.zeros(5, int), 0.01)
-    with pytest.raises(ValueError, match="alpha"):
-        explain.conformal_threshold(p, np.zeros(5, int), 1.5)
-    with pytest.raises(ValueError, match="sum to 1"):
-        explain.conformal_sets(np.ones((2, 2)), 0.5)
-
-
 # --- test-time augmentation -------------------------------------------------------------------
 def test_tta_segment_of_an_equivariant_model_is_certain_where_it_is_clear():
     torch = pytest.importorskip("torch")
@@ -260,48 +296,3 @@ def test_mutual_information_is_zero_when_samples_agree_and_positive_when_they_di
     with pytest.raises(ValueError, match="samples"):
         explain.mutual_information(np.ones((3, 2)) / 2)
 
-
-def test_mondrian_thresholds_cover_each_class():
-    rng = np.random.default_rng(1)
-    n = 6000
-    y = (rng.random(n) < 0.25).astype(int)          # class 1 is rare and harder
-    p1 = np.clip(np.where(y == 1, rng.beta(2, 2, n), rng.beta(1, 6, n)), 1e-6, 1 - 1e-6)
-    p = np.stack([1 - p1, p1], axis=1)
-    q = explain.conformal_threshold(p[:3000], y[:3000], 0.1, by_class=True)
-    assert q.shape == (2,)
-    sets = explain.conformal_sets(p[3000:], q)
-    hit = sets[np.arange(3000), y[3000:]]
-    for c in (0, 1):
-        assert hit[y[3000:] == c].mean() >= 0.87
-    marginal = explain.conformal_sets(p[3000:], explain.conformal_threshold(p[:3000], y[:3000], 0.1))
-    assert marginal[np.arange(3000), y[3000:]][y[3000:] == 1].mean() < 0.85
-    few = explain.conformal_threshold(p[:12], np.r_[np.zeros(11, int), 1], 0.1, by_class=True)
-    assert np.isinf(few[1])                          # one case of class 1: always in the set
-    with pytest.raises(ValueError, match="threshold"):
-        explain.conformal_sets(p[:5], [0.1, 0.2, 0.3])
-
-
-def test_conformal_coverage_law_matches_simulation():
-    law = explain.conformal_coverage_law(78, 0.05)
-    assert law["k"] == 76 and np.isclose(law["mean"], 76 / 79)
-    assert law["q5"] < law["mean"] < law["q95"]
-    rng = np.random.default_rng(2)
-    cover = []
-    for _ in range(2000):                             # coverage given one calibration set
-        s = np.sort(rng.random(78))
-        cover.append(s[law["k"] - 1])                 # P(new uniform score <= q) = q
-    assert abs(np.mean(cover) - law["mean"]) < 0.003
-    assert abs(np.std(cover) - law["sd"]) < 0.003
-    with pytest.raises(ValueError, match="too small"):
-        explain.conformal_coverage_law(10, 0.05)
-    with pytest.raises(ValueError, match="alpha"):
-        explain.conformal_coverage_law(100, 1.5)
-
-
-def test_conformal_cases_needed():
-    n = explain.conformal_cases_needed(0.1, half_width=0.02)
-    law = explain.conformal_coverage_law(n, 0.1)
-    assert (law["q97.5"] - law["q2.5"]) / 2 <= 0.02
-    assert explain.conformal_cases_needed(0.1, half_width=0.01) > 3 * n
-    with pytest.raises(ValueError, match="half_width"):
-        explain.conformal_cases_needed(0.1, half_width=0.0)

@@ -26,7 +26,7 @@ def _number(answer) -> float:
 @exercise_check("ch11-conformal")
 def conformal(answer):
     """The split-conformal threshold for alpha = 0.1 on :func:`exercise_data`."""
-    from medlab.explain import conformal_threshold
+    from medlab.conformal import conformal_threshold
 
     q = _number(answer)
     probs, labels = exercise_data()
@@ -60,3 +60,25 @@ def ece(answer):
         return "an ECE lies between 0 and 1"
     return ("not the ECE: bin cases by their top probability, then weight each bin's "
             "|accuracy - mean confidence| by its share of the cases")
+
+
+@exercise_check("ch11-aps")
+def aps(answer):
+    """The (non-randomised) APS threshold for alpha = 0.1 on :func:`exercise_data`."""
+    from medlab.conformal import aps_scores, aps_threshold, conformal_threshold
+
+    q = _number(answer)
+    probs, labels = exercise_data()
+    if abs(q - aps_threshold(probs, labels, 0.1)) < 1e-9:
+        return None
+    if abs(q - conformal_threshold(probs, labels, 0.1)) < 1e-9:
+        return ("that is the threshold of the score 1 - p; the APS score is the mass of the "
+                "classes ranked above the true one plus its own probability")
+    scores = aps_scores(probs, labels)
+    if abs(q - np.quantile(scores, 0.9)) < 1e-9:
+        return ("that is the plain 90 % quantile of the scores: use the finite-sample level "
+                "ceil((n + 1)(1 - alpha)) / n")
+    if abs(q - np.sort(scores - probs[np.arange(len(labels)), labels])[180]) < 1e-9:
+        return "the score includes the true class's own probability, not only the mass above it"
+    return ("not the APS threshold: sort each case's probabilities, add up the mass down to and "
+            "including the true class, then take the 181st smallest of the 200 scores")
