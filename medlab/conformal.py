@@ -19,29 +19,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from medlab.inputs import class_labels, class_probabilities
+
 __all__ = ["conformal_threshold", "conformal_sets", "conformal_coverage_law",
            "conformal_cases_needed", "aps_scores", "aps_threshold", "aps_sets", "coverage_by_set_size",
            "false_negative_rate_curves", "crc_threshold"]
-
-
-def _probs(probs, name="probs", *, sum_to_one=False):
-    p = np.asarray(probs, dtype=float)
-    if p.ndim != 2 or p.shape[1] < 2:
-        raise ValueError(f"{name} must be (n, k) class probabilities with k >= 2, got shape {p.shape}")
-    if not np.all(np.isfinite(p)) or p.min() < 0:
-        raise ValueError(f"{name} must hold finite, non-negative probabilities")
-    if sum_to_one and not np.allclose(p.sum(1), 1.0, atol=1e-4):
-        raise ValueError(f"{name}: every row must be non-negative and sum to 1")
-    return p
-
-
-def _labels(labels, n, k, name="labels"):
-    y = np.asarray(labels)
-    if y.shape != (n,):
-        raise ValueError(f"{name} must have shape ({n},), got {y.shape}")
-    if not np.issubdtype(y.dtype, np.integer) or (n and (y.min() < 0 or y.max() >= k)):
-        raise ValueError(f"{name} must be whole numbers in 0..{k - 1}")
-    return y.astype(int)
 
 
 # --- split conformal prediction on 1 - p ------------------------------------------------------
@@ -60,8 +42,8 @@ def conformal_threshold(cal_probs, cal_labels, alpha: float, *, by_class: bool =
     length k; the coverage then holds within every class. A class with fewer than
     ``ceil(1/alpha) - 1`` calibration cases gets the threshold ``inf`` (always in the set).
     """
-    probs = _probs(cal_probs, "cal_probs", sum_to_one=True)
-    labels = _labels(cal_labels, len(probs), probs.shape[1], "cal_labels")
+    probs = class_probabilities(cal_probs, "cal_probs")
+    labels = class_labels(cal_labels, len(probs), probs.shape[1], "cal_labels")
     if not 0 < alpha < 1:
         raise ValueError(f"conformal_threshold: alpha must be in (0, 1), got {alpha}")
     if by_class:
@@ -84,7 +66,7 @@ def conformal_threshold(cal_probs, cal_labels, alpha: float, *, by_class: bool =
 def conformal_sets(probs, threshold) -> np.ndarray:
     """Prediction sets: an (n, k) boolean array, True where 1 - p <= ``threshold`` (a number,
     or one threshold per class from ``conformal_threshold(..., by_class=True)``)."""
-    probs = _probs(probs, sum_to_one=True)
+    probs = class_probabilities(probs)
     q = np.asarray(threshold, dtype=float)
     if q.ndim > 1 or (q.ndim == 1 and len(q) != probs.shape[1]):
         raise ValueError(f"conformal_sets: threshold must be a number or one per class "
@@ -177,8 +159,8 @@ def aps_scores(probs, labels, *, randomize: bool = False, seed: int = 0, lam: fl
     ``lam * max(0, rank(y) - k_reg)``. A low score means the label is among the model's first
     choices.
     """
-    p = _probs(probs)
-    y = _labels(labels, len(p), p.shape[1])
+    p = class_probabilities(probs, sum_to_one=False)
+    y = class_labels(labels, len(p), p.shape[1])
     above, penalty = _rank_terms(p, lam, k_reg)
     rows = np.arange(len(p))
     u = _uniforms(len(p), randomize, seed)
@@ -214,7 +196,7 @@ def aps_sets(probs, threshold: float, *, randomize: bool = False, seed: int = 0,
     2.1): never empty, and it holds every label whose score is at most ``threshold``, so the
     coverage is at least 1 - alpha.
     """
-    p = _probs(probs)
+    p = class_probabilities(probs, sum_to_one=False)
     q = float(threshold)
     if not np.isfinite(q):
         raise ValueError(f"aps_sets: threshold must be finite, got {threshold}")
@@ -233,7 +215,7 @@ def coverage_by_set_size(sets, labels) -> dict:
     s = np.asarray(sets, dtype=bool)
     if s.ndim != 2:
         raise ValueError(f"coverage_by_set_size: sets must be (n, k) booleans, got shape {s.shape}")
-    y = _labels(labels, len(s), s.shape[1])
+    y = class_labels(labels, len(s), s.shape[1])
     size = s.sum(1)
     hit = s[np.arange(len(s)), y]
     return {int(k): (int((size == k).sum()), float(hit[size == k].mean()))

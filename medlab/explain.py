@@ -17,25 +17,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
-
-def _as_probs(probs, name="probs"):
-    probs = np.asarray(probs, dtype=float)
-    if probs.ndim != 2 or probs.shape[1] < 2:
-        raise ValueError(f"{name} must be an (n, k) array of class probabilities with k >= 2, "
-                         f"got shape {probs.shape}")
-    if np.any(probs < -1e-9) or not np.allclose(probs.sum(1), 1.0, atol=1e-4):
-        raise ValueError(f"{name}: every row must be non-negative and sum to 1")
-    return probs
-
-
-def _as_labels(labels, n, k, name="labels"):
-    labels = np.asarray(labels)
-    if labels.shape != (n,):
-        raise ValueError(f"{name} must have shape ({n},), got {labels.shape}")
-    if not np.issubdtype(labels.dtype, np.integer) or labels.min() < 0 or labels.max() >= k:
-        raise ValueError(f"{name} must be integers in [0, {k - 1}]")
-    return labels
-
+from medlab.inputs import class_labels, class_probabilities
 
 # --- where does an explanation point? -------------------------------------------------------
 
@@ -253,7 +235,7 @@ def fit_temperature(logits, labels, *, bounds=(0.05, 20.0)) -> float:
     logits = np.asarray(logits, dtype=float)
     if logits.ndim != 2 or logits.shape[1] < 2:
         raise ValueError(f"fit_temperature: logits must be (n, k) with k >= 2, got {logits.shape}")
-    labels = _as_labels(labels, len(logits), logits.shape[1])
+    labels = class_labels(labels, len(logits), logits.shape[1])
     lo, hi = bounds
     if not 0 < lo < hi:
         raise ValueError(f"fit_temperature: bounds must satisfy 0 < low < high, got {bounds}")
@@ -275,8 +257,8 @@ def calibration_bins(y_true, probs, n_bins: int = 10):
     Returns three arrays of length ``n_bins`` (NaN for empty bins). The bins are those of
     :func:`medlab.metrics.expected_calibration_error`.
     """
-    probs = _as_probs(probs)
-    y_true = _as_labels(y_true, len(probs), probs.shape[1], "y_true")
+    probs = class_probabilities(probs)
+    y_true = class_labels(y_true, len(probs), probs.shape[1], "y_true")
     if n_bins < 1:
         raise ValueError(f"n_bins must be >= 1, got {n_bins}")
     conf = probs.max(1)
@@ -328,7 +310,7 @@ def predictive_entropy(probs) -> np.ndarray:
     p = np.asarray(probs, dtype=float)
     if p.ndim == 3:
         p = p.mean(axis=0)
-    p = _as_probs(p)
+    p = class_probabilities(p)
     return -(p * np.log(np.clip(p, 1e-12, None))).sum(axis=1)
 
 
@@ -345,7 +327,7 @@ def mutual_information(samples) -> np.ndarray:
         raise ValueError(f"mutual_information: samples must be (s, n, k) probabilities, got "
                          f"shape {p.shape}")
     for i in range(len(p)):
-        _as_probs(p[i], "samples")
+        class_probabilities(p[i], "samples")
     each = -(p * np.log(np.clip(p, 1e-12, None))).sum(axis=2).mean(axis=0)
     return np.maximum(predictive_entropy(p) - each, 0.0)
 
