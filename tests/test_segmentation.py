@@ -371,3 +371,45 @@ def test_hd95_slices_counts_the_slices_it_uses():
     a[:2, 8:12, 8:12] = 1  # CSF only on the first two slices
     _, counts = seg.hd95_slices(a, a, return_counts=True)
     assert counts.tolist() == [2, 3, 0]
+
+
+@pytest.fixture(scope="module")
+def biased_volume():
+    """fake_volume times a smooth field exp(+-0.15) along x, with a little noise."""
+    v = fake_volume((64, 64, 48))
+    mask = v.labels > 0
+    x = np.indices(v.image.shape)[0] / v.image.shape[0]
+    true_log = 0.3 * (x - 0.5)
+    noise = np.random.default_rng(0).normal(0, 0.01, v.image.shape)
+    image = np.where(mask, v.image * np.exp(true_log) + noise, 0).astype(np.float32)
+    return image, mask, true_log - true_log[mask].mean()
+
+
+def test_n4_correct_removes_a_smooth_field_and_shrinking_changes_little(biased_volume):
+    image, mask, true_log = biased_volume
+    shrunk, log_shrunk = seg.n4_correct(image, mask, return_log_field=True)  # shrink 3
+    full, log_full = seg.n4_correct(image, mask, shrink=1, return_log_field=True)
+    for corrected, log_field in ((shrunk, log_shrunk), (full, log_full)):
+        assert corrected.shape == image.shape and (corrected[~mask] == 0).all()
+        assert np.median(corrected[mask]) == pytest.approx(1.0, abs=1e-3)  # normalised again
+        assert abs(log_field[mask].mean()) < 1e-4
+        assert np.corrcoef(log_field[mask], true_log[mask])[0, 1] > 0.7  # finds the field
+        assert (log_field[mask] - true_log[mask]).std() < 0.8 * true_log[mask].std()
+    # the field estimated at 1/3 resolution corrects nearly as the full-resolution one does
+    assert np.abs(shrunk[mask] - full[mask]).mean() < 0.02
+    assert np.corrcoef(log_shrunk[mask], log_full[mask])[0, 1] > 0.8
+    assert np.allclose(seg.n4_correct(image, mask), shrunk, atol=1e-5)  # repeatable
+
+
+def test_n4_correct_errors(biased_volume):
+    image, mask, _ = biased_volume
+    with pytest.raises(ValueError, match="one shape"):
+        seg.n4_correct(image, mask[:-1])
+    with pytest.raises(ValueError, match="empty"):
+        seg.n4_correct(image, np.zeros_like(mask))
+    with pytest.raises(ValueError, match="shrink"):
+        seg.n4_correct(image, mask, shrink=0)
+    with pytest.raises(ValueError, match="iterations"):
+        seg.n4_correct(image, mask, iterations=[])
+    with pytest.raises(ValueError, match="> 0"):
+        seg.n4_correct(np.where(mask, image - 2, 0), mask)
