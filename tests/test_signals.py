@@ -175,12 +175,18 @@ def test_score_events_finds_the_simulated_pauses_and_nothing_in_normal_breathing
     assert signals.sleep_indices(normal)["REI"] < 15
 
 
-def test_score_events_hypopnea_needs_a_desaturation():
+def _half_airflow_dip():
+    """A normal recording whose airflow drops by 50 % from 100 s to 130 s: (recording, airflow)."""
     rec = signals.simulate_subject("normal", 1, duration=300, seed=0)
     rsp = rec.rsp.copy()
     t = np.arange(len(rsp)) / rec.fs
     dip = (t >= 100) & (t < 130)
-    rsp[dip] = rsp[~dip].mean() + 0.5 * (rsp[dip] - rsp[~dip].mean())   # a 50 % drop, 30 s
+    rsp[dip] = rsp[~dip].mean() + 0.5 * (rsp[dip] - rsp[~dip].mean())
+    return rec, rsp
+
+
+def test_score_events_hypopnea_needs_a_desaturation():
+    rec, rsp = _half_airflow_dip()
     flat = np.full(300, 97.0)
     assert not (signals.score_events(rsp, flat, rec.fs)["start_s"].between(90, 140)).any()
     desat = flat.copy()
@@ -283,11 +289,7 @@ def test_stricter_desaturation_rule_scores_a_subset():
 
 
 def test_desaturation_of_the_previous_event_is_not_credited():
-    rec = signals.simulate_subject("normal", 1, duration=300, seed=0)
-    rsp = rec.rsp.copy()
-    t = np.arange(len(rsp)) / rec.fs
-    dip = (t >= 100) & (t < 130)
-    rsp[dip] = rsp[~dip].mean() + 0.5 * (rsp[dip] - rsp[~dip].mean())   # a 50 % drop, 30 s
+    rec, rsp = _half_airflow_dip()
     s = np.full(300, 97.0)
     s[95:108] = 92.0          # a dip already under way at the onset, over 10 s after it
     assert not signals.score_events(rsp, s, rec.fs)["start_s"].between(90, 140).any()
