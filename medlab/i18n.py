@@ -270,6 +270,8 @@ def tidy_catalogues(locale_dir: Path = LOCALE_DIR) -> tuple[int, int]:
       the benchmark's tables change them at every run) its own text as translation; a fuzzy one
       got another number's text from gettext's fuzzy matching. A translation already given
       (曲线下面积（AUC） for "AUC") is kept.
+    - Drop an obsolete (``#~``) entry whose message is active again (a number that left a
+      results table and came back): msgfmt rejects the duplicate definition.
 
     Returns (flags dropped, messages copied)."""
     import polib
@@ -277,7 +279,11 @@ def tidy_catalogues(locale_dir: Path = LOCALE_DIR) -> tuple[int, int]:
     flags = copied = 0
     for path in catalogues(locale_dir):
         po = polib.pofile(str(path))
-        changed = False
+        active = {(e.msgctxt, e.msgid) for e in po if not e.obsolete}
+        stale = [e for e in po if e.obsolete and (e.msgctxt, e.msgid) in active]
+        for entry in stale:
+            po.remove(entry)
+        changed = bool(stale)
         for entry in po:
             if "python-format" in entry.flags:
                 entry.flags.remove("python-format")

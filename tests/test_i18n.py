@@ -238,6 +238,7 @@ def test_tidy_drops_false_format_flags_and_copies_untranslatable(tmp_path):
     po = polib.pofile(str(path))
     po[0].flags.append("python-format")
     po[2].flags.append("fuzzy")
+    po.append(polib.POEntry(msgid="0.912 [0.85–0.95]", msgstr="0.912 [0.85–0.95]", obsolete=True))
     po.save()
     if shutil.which("msgfmt"):
         check = ["msgfmt", "--check-format", "-o", "/dev/null", str(path)]
@@ -249,6 +250,7 @@ def test_tidy_drops_false_format_flags_and_copies_untranslatable(tmp_path):
     assert po["`dice_per_class`"].msgstr == "`dice_per_class`"
     assert not po["`dice_per_class`"].fuzzy
     assert po["AUC"].msgstr == "曲线下面积（AUC）" and po["A new sentence."].msgstr == ""
+    assert not [e for e in polib.pofile(str(path)) if e.obsolete]  # the revived number's old copy
     if shutil.which("msgfmt"):
         assert subprocess.run(check, capture_output=True).returncode == 0
     assert i18n.tidy_catalogues(tmp_path) == (0, 0)
