@@ -28,6 +28,24 @@ __all__ = ["conformal_threshold", "conformal_sets", "conformal_coverage_law",
 
 # --- split conformal prediction on 1 - p ------------------------------------------------------
 
+def _conformal_rank(n: int, alpha: float) -> int:
+    """k = ceil((n + 1)(1 - alpha)): the rank of the calibration score that split conformal
+    prediction takes as its threshold (the small tolerance keeps 0.9 * 20 = 18 at 18)."""
+    return int(np.ceil((n + 1) * (1 - alpha) - 1e-9))
+
+
+def _kth_score(scores, alpha: float, caller: str) -> float:
+    """The :func:`_conformal_rank`-th smallest of ``scores``, or a ValueError naming ``caller``
+    when there are too few of them for ``alpha``."""
+    scores = np.sort(scores)
+    n = len(scores)
+    k = _conformal_rank(n, alpha)
+    if k > n:
+        raise ValueError(f"{caller}: {n} calibration cases are too few for alpha={alpha}; "
+                         f"need at least {int(np.ceil(1 / alpha)) - 1}")
+    return float(scores[k - 1])
+
+
 def conformal_threshold(cal_probs, cal_labels, alpha: float, *, by_class: bool = False):
     """Split conformal prediction (Vovk et al. 2005; Angelopoulos and Bates 2023): the
     threshold q on the score 1 - p(true class) from a calibration set.
@@ -50,17 +68,11 @@ def conformal_threshold(cal_probs, cal_labels, alpha: float, *, by_class: bool =
         out = np.full(probs.shape[1], np.inf)
         for c in range(probs.shape[1]):
             scores = np.sort(1.0 - probs[labels == c, c])
-            k = int(np.ceil((len(scores) + 1) * (1 - alpha) - 1e-9))
+            k = _conformal_rank(len(scores), alpha)
             if k <= len(scores):
                 out[c] = scores[k - 1]
         return out
-    n = len(labels)
-    k = int(np.ceil((n + 1) * (1 - alpha) - 1e-9))
-    if k > n:
-        raise ValueError(f"conformal_threshold: {n} calibration cases are too few for "
-                         f"alpha={alpha}; need at least {int(np.ceil(1 / alpha)) - 1}")
-    scores = 1.0 - probs[np.arange(n), labels]
-    return float(np.sort(scores)[k - 1])
+    return _kth_score(1.0 - probs[np.arange(len(labels)), labels], alpha, "conformal_threshold")
 
 
 def conformal_sets(probs, threshold) -> np.ndarray:
@@ -89,7 +101,7 @@ def conformal_coverage_law(n: int, alpha: float) -> dict:
     if not 0 < alpha < 1:
         raise ValueError(f"conformal_coverage_law: alpha must be in (0, 1), got {alpha}")
     n = int(n)
-    k = int(np.ceil((n + 1) * (1 - alpha) - 1e-9))
+    k = _conformal_rank(n, alpha)
     if k > n:
         raise ValueError(f"conformal_coverage_law: n={n} is too small for alpha={alpha}")
     law = beta(k, n + 1 - k)
@@ -108,7 +120,7 @@ def conformal_cases_needed(alpha: float, half_width: float = 0.01, level: float 
     from scipy.stats import beta
 
     def wide(n):
-        k = int(np.ceil((n + 1) * (1 - alpha) - 1e-9))
+        k = _conformal_rank(n, alpha)
         if k > n:
             return True
         lo, hi = beta(k, n + 1 - k).ppf([tail, 1 - tail])
@@ -174,14 +186,9 @@ def aps_threshold(cal_probs, cal_labels, alpha: float, *, randomize: bool = Fals
     k = ceil((n + 1)(1 - alpha)), as in split conformal prediction (chapter 11)."""
     if not 0 < alpha < 1:
         raise ValueError(f"aps_threshold: alpha must be in (0, 1), got {alpha}")
-    scores = np.sort(aps_scores(cal_probs, cal_labels, randomize=randomize, seed=seed,
-                                lam=lam, k_reg=k_reg))
-    n = len(scores)
-    k = int(np.ceil((n + 1) * (1 - alpha) - 1e-9))
-    if k > n:
-        raise ValueError(f"aps_threshold: {n} calibration cases are too few for alpha={alpha}; "
-                         f"need at least {int(np.ceil(1 / alpha)) - 1}")
-    return float(scores[k - 1])
+    scores = aps_scores(cal_probs, cal_labels, randomize=randomize, seed=seed, lam=lam,
+                        k_reg=k_reg)
+    return _kth_score(scores, alpha, "aps_threshold")
 
 
 def aps_sets(probs, threshold: float, *, randomize: bool = False, seed: int = 0,
